@@ -1,0 +1,143 @@
+# zmalloc -- make [all|test|bench|demo|deps|install|print-libs|clean]
+#   MALLOC=libc|jemalloc|tcmalloc|tcmalloc_minimal|mimalloc|bundled
+#   SANITIZER=address|undefined|memory|thread  (address = ASan + UBSan)
+#   ZMALLOC_PREFIX=yes   prefix-header accounting (for testing that mode)
+#   PREFIX=/usr/local    where `make install` puts things
+
+MALLOC ?= libc
+SANITIZER ?=
+ZMALLOC_PREFIX ?= no
+PREFIX ?= /usr/local
+OPT ?= -O2
+
+MALLOCS := libc jemalloc tcmalloc tcmalloc_minimal mimalloc bundled
+SANITIZERS := address undefined memory thread
+DEB_PACKAGES := libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev gnuplot-nox
+
+ifeq ($(filter $(MALLOC),$(MALLOCS)),)
+$(error MALLOC=$(MALLOC) is not a backend; choose one of: $(MALLOCS))
+endif
+ifneq ($(SANITIZER),)
+ifeq ($(filter $(SANITIZER),$(SANITIZERS)),)
+$(error SANITIZER=$(SANITIZER) is not supported; choose one of: $(SANITIZERS))
+endif
+endif
+ifeq ($(filter $(ZMALLOC_PREFIX),yes no),)
+$(error ZMALLOC_PREFIX=$(ZMALLOC_PREFIX) must be yes or no)
+endif
+
+# The sanitizer must see every allocation: all but TSan force libc.
+ifneq ($(filter $(SANITIZER),address undefined memory),)
+ifneq ($(MALLOC),libc)
+$(info zmalloc: SANITIZER=$(SANITIZER) forces MALLOC=libc (was $(MALLOC)))
+override MALLOC := libc
+endif
+endif
+
+SAN_FLAGS_address := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_FLAGS_undefined := -fsanitize=undefined -fno-sanitize-recover=undefined
+SAN_FLAGS_memory := -fsanitize=memory -fno-omit-frame-pointer
+SAN_FLAGS_thread := -fsanitize=thread
+SAN_FLAGS := $(SAN_FLAGS_$(SANITIZER))
+ifeq ($(SANITIZER),memory)
+CC := clang
+endif
+
+# Each configuration builds in its own directory: switching MALLOC (or the
+# mode, or the sanitizer) never reuses another one's objects.
+CONFIG := $(MALLOC)$(if $(filter yes,$(ZMALLOC_PREFIX)),-prefix)$(if $(SANITIZER),-$(SANITIZER))
+B := build/$(CONFIG)
+
+DEFS_libc :=
+DEFS_jemalloc := -DUSE_JEMALLOC
+DEFS_tcmalloc := -DUSE_TCMALLOC
+DEFS_tcmalloc_minimal := -DUSE_TCMALLOC
+DEFS_mimalloc := -DUSE_MIMALLOC
+DEFS_bundled := -DUSE_BALLOC -Ideps/balloc/include
+LIBS_libc :=
+LIBS_jemalloc := -ljemalloc
+LIBS_tcmalloc := -ltcmalloc
+LIBS_tcmalloc_minimal := -ltcmalloc_minimal
+LIBS_mimalloc := -lmimalloc
+LIBS_bundled :=
+PKG_jemalloc := libjemalloc-dev
+PKG_tcmalloc := libgoogle-perftools-dev
+PKG_tcmalloc_minimal := libgoogle-perftools-dev
+PKG_mimalloc := libmimalloc-dev
+
+DEFS := $(DEFS_$(MALLOC)) $(if $(filter yes,$(ZMALLOC_PREFIX)),-DNO_MALLOC_USABLE_SIZE)
+WARN := -Wall -Wextra -Werror
+CFLAGS_ALL := -std=c11 $(OPT) -g $(WARN) $(SAN_FLAGS) -I. $(DEFS) $(CFLAGS)
+LDFLAGS_ALL := $(SAN_FLAGS) $(LDFLAGS)
+LIBS := $(LIBS_$(MALLOC)) -lpthread
+
+LIB := $(B)/libzmalloc.a
+
+.PHONY: all lib test check check-backend bench demo deps install print-libs clean
+all: lib
+lib: $(LIB)
+
+# Rebuild when the flags change, not only the sources.
+$(B)/.flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LIBS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LIBS)' > $@
+FORCE:
+
+$(B)/%.o: %.c $(B)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB): $(B)/zmalloc.o
+	rm -f $@
+	ar rcs $@ $^
+
+-include $(wildcard $(B)/*.d $(B)/*/*.d)
+
+# Is the backend's library installed? Exit status says.
+check-backend:
+	@if [ "$(MALLOC)" = libc ] || [ "$(MALLOC)" = bundled ]; then exit 0; fi; \
+	printf 'int main(void){return 0;}\n' | $(CC) -x c - $(LIBS) -o /dev/null 2>/dev/null || \
+	{ echo "MALLOC=$(MALLOC) needs $(PKG_$(MALLOC)) (run 'make deps' as root)"; exit 1; }
+
+$(B)/test_zmalloc: tests/test_zmalloc.c tests/harness.h $(LIB)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+
+# One configuration's suite.
+check: $(B)/test_zmalloc
+	$(B)/test_zmalloc
+
+# The whole matrix: every backend, both modes, the sanitizers.
+test:
+	@bash tests/run-matrix.sh
+
+$(B)/demo: examples/demo.c $(LIB)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+
+demo: check-backend $(B)/demo
+	$(B)/demo $(DEMO_ARGS)
+
+$(B)/bench_overhead: bench/overhead.c $(LIB)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+
+bench:
+	@bash bench/run.sh
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "make deps installs Debian packages and must run as root; otherwise run:"; \
+	  echo "  sudo apt-get install $(DEB_PACKAGES)"; exit 1; fi
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PACKAGES)
+
+print-libs:
+	@echo "$(abspath $(LIB)) $(LIBS)"
+
+install: $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 zmalloc.h $(DESTDIR)$(PREFIX)/include/zmalloc.h
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libzmalloc.a
+	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: zmalloc\nDescription: byte-counting memory layer (%s backend)\nVersion: 0.1.0\nCflags: -I$${includedir} %s\nLibs: -L$${libdir} -lzmalloc %s\n' \
+	  '$(PREFIX)' '$(MALLOC)' '$(filter -D%,$(DEFS))' '$(LIBS)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/zmalloc.pc
+
+clean:
+	rm -rf build

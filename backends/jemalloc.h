@@ -1,0 +1,128 @@
+/* backends/jemalloc.h -- jemalloc, prefixed (je_, as servers vendor it) or
+ * not: jemalloc.h maps every je_ name to the configured prefix. */
+#ifndef ZMALLOC_BACKEND_JEMALLOC_H
+#define ZMALLOC_BACKEND_JEMALLOC_H
+
+#ifndef JEMALLOC_NO_DEMANGLE
+#define JEMALLOC_NO_DEMANGLE
+#endif
+#include <jemalloc/jemalloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "common.h"
+
+#define ZB_GOOD_SIZE_EXACT 1 /* nallocx is exact: usable = f(request) */
+
+static inline void *zb_malloc(size_t size) { return je_malloc(size); }
+static inline void *zb_calloc(size_t size) { return je_calloc(1, size); }
+static inline void *zb_realloc(void *p, size_t size) { return je_realloc(p, size); }
+static inline void zb_free(void *p) { je_free(p); }
+static inline void zb_free_sized(void *p, size_t size) { je_sdallocx(p, size, 0); }
+static inline size_t zb_usable_size(void *p) { return je_malloc_usable_size(p); }
+static inline size_t zb_good_size(size_t size) { return je_nallocx(size ? size : 1, 0); }
+static inline void *zb_malloc_usable(size_t size, size_t *usable) {
+    void *p = je_malloc(size);
+    if (ZB_LIKELY(p != NULL)) *usable = je_malloc_usable_size(p);
+    return p;
+}
+static inline void *zb_calloc_usable(size_t size, size_t *usable) {
+    void *p = je_calloc(1, size);
+    if (ZB_LIKELY(p != NULL)) *usable = je_malloc_usable_size(p);
+    return p;
+}
+/* One look-up: the sized free that follows skips jemalloc's own. */
+static inline size_t zb_free_usable(void *p) {
+    size_t usable = je_malloc_usable_size(p);
+    je_sdallocx(p, usable, 0);
+    return usable;
+}
+
+static inline size_t zb_je_size(const char *name) {
+    size_t v = 0, sz = sizeof(v);
+    if (je_mallctl(name, &v, &sz, NULL, 0) != 0) return 0;
+    return v;
+}
+
+/* Free bytes in the slabs of small bins: for each bin, the regions its slabs
+ * could hold less the ones in use. The per-bin names are translated to MIBs
+ * once and reused with the arena and bin indices patched in. */
+static inline size_t zb_je_frag_smallbins(unsigned arena) {
+    static size_t mib_curregs[6], mib_curslabs[6], mib_nregs[4], mib_size[4];
+    static size_t len_curregs = 6, len_curslabs = 6, len_nregs = 4, len_size = 4;
+    static int ready = 0;
+    unsigned nbins = 0;
+    size_t sz = sizeof(nbins), frag = 0;
+    if (!ready) {
+        if (je_mallctlnametomib("stats.arenas.0.bins.0.curregs", mib_curregs, &len_curregs) ||
+            je_mallctlnametomib("stats.arenas.0.bins.0.curslabs", mib_curslabs, &len_curslabs) ||
+            je_mallctlnametomib("arenas.bin.0.nregs", mib_nregs, &len_nregs) ||
+            je_mallctlnametomib("arenas.bin.0.size", mib_size, &len_size))
+            return 0;
+        ready = 1;
+    }
+    if (je_mallctl("arenas.nbins", &nbins, &sz, NULL, 0) != 0) return 0;
+    for (unsigned j = 0; j < nbins; j++) {
+        size_t curregs = 0, curslabs = 0, reg_size = 0;
+        uint32_t nregs = 0;
+        size_t s1 = sizeof(curregs), s2 = sizeof(curslabs), s3 = sizeof(nregs), s4 = sizeof(reg_size);
+        mib_curregs[2] = mib_curslabs[2] = arena;
+        mib_curregs[4] = mib_curslabs[4] = j;
+        mib_nregs[2] = mib_size[2] = j;
+        if (je_mallctlbymib(mib_curregs, len_curregs, &curregs, &s1, NULL, 0) ||
+            je_mallctlbymib(mib_curslabs, len_curslabs, &curslabs, &s2, NULL, 0) ||
+            je_mallctlbymib(mib_nregs, len_nregs, &nregs, &s3, NULL, 0) ||
+            je_mallctlbymib(mib_size, len_size, &reg_size, &s4, NULL, 0))
+            return 0;
+        frag += ((size_t)nregs * curslabs - curregs) * reg_size;
+    }
+    return frag;
+}
+
+static inline void zb_je_refresh(void) {
+    uint64_t epoch = 1;
+    size_t sz = sizeof(epoch);
+    je_mallctl("epoch", &epoch, &sz, &epoch, sz);
+}
+
+static inline int zb_stats(int refresh, struct zb_stats *st) {
+    char name[64];
+    memset(st, 0, sizeof(*st));
+    if (refresh) zb_je_refresh();
+    st->allocated = zb_je_size("stats.allocated");
+    st->active = zb_je_size("stats.active");
+    st->resident = zb_je_size("stats.resident");
+    st->retained = zb_je_size("stats.retained");
+    snprintf(name, sizeof(name), "stats.arenas.%u.pmuzzy", (unsigned)MALLCTL_ARENAS_ALL);
+    st->muzzy = zb_je_size(name) * zb_je_size("arenas.page");
+    st->frag_smallbins = zb_je_frag_smallbins(MALLCTL_ARENAS_ALL);
+    return st->allocated != 0 || st->resident != 0;
+}
+
+static inline int zb_stats_arena(unsigned arena, int refresh, struct zb_stats *st) {
+    char name[64];
+    memset(st, 0, sizeof(*st));
+    if (refresh) zb_je_refresh();
+    snprintf(name, sizeof(name), "stats.arenas.%u.small.allocated", arena);
+    st->allocated = zb_je_size(name);
+    snprintf(name, sizeof(name), "stats.arenas.%u.large.allocated", arena);
+    st->allocated += zb_je_size(name);
+    snprintf(name, sizeof(name), "stats.arenas.%u.pactive", arena);
+    st->active = zb_je_size(name) * zb_je_size("arenas.page");
+    snprintf(name, sizeof(name), "stats.arenas.%u.resident", arena);
+    st->resident = zb_je_size(name);
+    st->frag_smallbins = zb_je_frag_smallbins(arena);
+    return 1;
+}
+
+static inline int zb_purge(void) {
+    char name[64];
+    snprintf(name, sizeof(name), "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+    return je_mallctl(name, NULL, NULL, NULL, 0) == 0 ? 0 : -1;
+}
+
+static inline void zb_set_background_thread(int enable) {
+    _Bool on = enable != 0;
+    je_mallctl("background_thread", NULL, NULL, &on, sizeof(on));
+}
+
+#endif

@@ -1,0 +1,73 @@
+/* backends/libc.h -- the C library's malloc (glibc figures via mallinfo2). */
+#ifndef ZMALLOC_BACKEND_LIBC_H
+#define ZMALLOC_BACKEND_LIBC_H
+
+#include <stdlib.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#elif defined(__FreeBSD__)
+#include <malloc_np.h>
+#endif
+#include "common.h"
+
+static inline void *zb_malloc(size_t size) { return malloc(size); }
+static inline void *zb_calloc(size_t size) { return calloc(1, size); }
+static inline void *zb_realloc(void *p, size_t size) { return realloc(p, size); }
+static inline void zb_free(void *p) { free(p); }
+static inline void zb_free_sized(void *p, size_t size) { (void)size; free(p); }
+static inline size_t zb_good_size(size_t size) { (void)size; return 0; }
+
+#ifdef ZMALLOC_BACKEND_HAS_SIZE
+static inline size_t zb_usable_size(void *p) { return malloc_usable_size(p); }
+static inline void *zb_malloc_usable(size_t size, size_t *usable) {
+    void *p = malloc(size);
+    if (ZB_LIKELY(p != NULL)) *usable = malloc_usable_size(p);
+    return p;
+}
+static inline void *zb_calloc_usable(size_t size, size_t *usable) {
+    void *p = calloc(1, size);
+    if (ZB_LIKELY(p != NULL)) *usable = malloc_usable_size(p);
+    return p;
+}
+static inline size_t zb_free_usable(void *p) {
+    size_t usable = malloc_usable_size(p);
+    free(p);
+    return usable;
+}
+#endif
+
+/* glibc's mallinfo2 walks every arena under its lock: allocated is the bytes
+ * in chunks in use (thread-cached chunks count as in use) plus mmapped
+ * chunks; the free chunks in bins are the fragmentation; the top chunk is
+ * free memory at the end of the heap, kept resident until trimmed. */
+static inline int zb_stats(int refresh, struct zb_stats *st) {
+    (void)refresh;
+    memset(st, 0, sizeof(*st));
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    st->allocated = mi.uordblks + mi.hblkhd;
+    st->frag_smallbins = mi.fordblks - mi.keepcost;
+    st->active = st->allocated + st->frag_smallbins;
+    st->resident = mi.arena + mi.hblkhd;
+    /* A sanitizer's allocator stands in for glibc's and answers zeros. */
+    return st->resident != 0;
+#else
+    return 0;
+#endif
+}
+static inline int zb_stats_arena(unsigned arena, int refresh, struct zb_stats *st) {
+    (void)arena;
+    return zb_stats(refresh, st);
+}
+
+static inline int zb_purge(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+    return 0;
+#else
+    return -1;
+#endif
+}
+static inline void zb_set_background_thread(int enable) { (void)enable; }
+
+#endif

@@ -1,0 +1,573 @@
+/* tests/test_zmalloc.c -- the zmalloc suite, built and run once per backend
+ * and accounting mode. Every check is exact: the counter must move by
+ * zmalloc_size() of each block, and come back to where it started. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../zmalloc.h"
+#include "harness.h"
+
+/* Under ASan, MSan or TSan the sanitizer's allocator replaces the C
+ * library's, and has no figures to give. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ZT_SANITIZER_HEAP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define ZT_SANITIZER_HEAP 1
+#endif
+#endif
+#if (defined(__GLIBC__) || !defined(USE_LIBC)) && !(defined(USE_LIBC) && defined(ZT_SANITIZER_HEAP))
+#define ZT_ALLOCATOR_FIGURES 1
+#endif
+
+static size_t oom_calls, oom_last;
+static void oom_record(size_t size) {
+    oom_calls++;
+    oom_last = size;
+}
+
+/* A fresh process holds nothing: checked before anything else allocates. */
+static void test_fresh_process_is_zero(void) { CHECK_EQ(zmalloc_used_memory(), 0); }
+
+static const size_t sizes[] = {0,    1,    7,    8,     9,     15,     16,      17,      24,
+                               100,  128,  129,  255,   256,   257,    1000,    1024,    4095,
+                               4096, 4097, 8192, 14336, 16385, 32768,  65536,   100000,  262144,
+                               1 << 20, (1 << 20) + 1, 5 << 20, 25 << 20};
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+static void test_counter_moves_by_block_size(void) {
+    size_t base = zmalloc_used_memory();
+    for (size_t i = 0; i < NSIZES; i++) {
+        size_t before = zmalloc_used_memory();
+        char *p = zmalloc(sizes[i]);
+        CHECK(p != NULL);
+        CHECK_EQ(zmalloc_used_memory(), before + zmalloc_size(p));
+        CHECK(zmalloc_usable_size(p) >= sizes[i]);
+#ifdef HAVE_MALLOC_SIZE
+        CHECK_EQ(zmalloc_size(p), zmalloc_usable_size(p));
+#else
+        CHECK_EQ(zmalloc_size(p), sizes[i] + alignof(max_align_t));
+        CHECK_EQ(zmalloc_usable_size(p), sizes[i]);
+#endif
+        if (sizes[i]) memset(p, 0x5a, zmalloc_usable_size(p));
+        zfree(p);
+        CHECK_EQ(zmalloc_used_memory(), before);
+    }
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+
+/* The usable size zmalloc reports at allocation (from a table on some
+ * backends) must equal what the allocator says afterwards, for every small
+ * request. */
+static void test_usable_size_at_allocation_is_exact(void) {
+    size_t base = zmalloc_used_memory(), bad = 0;
+    for (size_t s = 0; s <= 20000; s++) {
+        size_t u = 0, fu = 0;
+        void *p = zmalloc_usable(s, &u);
+        if (u != zmalloc_usable_size(p) || u < s) {
+            if (bad++ < 5) printf("    size %zu: usable %zu, allocator says %zu\n", s, u, zmalloc_usable_size(p));
+        }
+        size_t sz = zmalloc_size(p);
+        size_t before = zmalloc_used_memory();
+        zfree_usable(p, &fu);
+        CHECK_EQ(before - zmalloc_used_memory(), sz);
+        if (fu != u) bad++;
+    }
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+
+static void test_usable_forms(void) {
+    size_t base = zmalloc_used_memory(), u = 0;
+    char *p = zmalloc_usable(100, &u);
+    CHECK(u >= 100);
+    CHECK_EQ(u, zmalloc_usable_size(p));
+    memset(p, 1, u);
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+    char *q = zcalloc_usable(300, &u);
+    CHECK_EQ(u, zmalloc_usable_size(q));
+    char *r = ztrymalloc_usable(50, &u);
+    CHECK_EQ(u, zmalloc_usable_size(r));
+    char *t = ztrycalloc_usable(70, &u);
+    CHECK_EQ(u, zmalloc_usable_size(t));
+    size_t qsize = zmalloc_size(q), before = zmalloc_used_memory();
+    zfree_with_size(q, qsize);
+    CHECK_EQ(zmalloc_used_memory(), before - qsize);
+    size_t fu = 0;
+    zfree_usable(NULL, &fu);
+    CHECK_EQ(fu, 0);
+    zfree(p);
+    zfree(r);
+    zfree(t);
+    zfree(NULL);
+    zfree_with_size(NULL, 10);
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+
+static void test_calloc_zeroes(void) {
+    size_t base = zmalloc_used_memory();
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < NSIZES; i++) {
+            /* Dirty a block of the same size first, so reuse would show. */
+            char *d = zmalloc(sizes[i] + 1);
+            memset(d, 0xff, sizes[i] + 1);
+            zfree(d);
+            unsigned char *p = round == 2 ? zcalloc_num(1, sizes[i]) : zcalloc(sizes[i]);
+            size_t nonzero = 0;
+            for (size_t k = 0; k < sizes[i]; k++) nonzero += p[k] != 0;
+            CHECK_EQ(nonzero, 0);
+            zfree(p);
+        }
+    }
+    int *arr = zcalloc_num(1000, sizeof(int));
+    size_t nonzero = 0;
+    for (int k = 0; k < 1000; k++) nonzero += arr[k] != 0;
+    CHECK_EQ(nonzero, 0);
+    zfree(arr);
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+
+static unsigned char pattern(size_t k) { return (unsigned char)(k * 7 + (k >> 8) + 1); }
+
+static void test_realloc_grow_and_shrink(void) {
+    size_t base = zmalloc_used_memory();
+    unsigned char *p = zrealloc(NULL, 10);
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+    for (size_t i = 0; i < 10; i++) p[i] = pattern(i);
+    size_t len = 10;
+    /* Grow through small, page and mapping sizes, then shrink back. */
+    for (size_t n = 11; n < (8u << 20); n = n * 3 / 2 + 1) {
+        size_t old_usable = 0, usable = 0, expect_old = zmalloc_usable_size(p);
+        p = zrealloc_usable2(p, n, &usable, &old_usable);
+        CHECK_EQ(old_usable, expect_old);
+        CHECK_EQ(usable, zmalloc_usable_size(p));
+        CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+        size_t wrong = 0;
+        for (size_t k = 0; k < len; k++) wrong += p[k] != pattern(k);
+        CHECK_EQ(wrong, 0);
+        for (size_t k = len; k < n; k++) p[k] = pattern(k);
+        len = n;
+    }
+    for (size_t n = len; n > 16; n /= 3) {
+        p = zrealloc(p, n);
+        CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+        size_t wrong = 0;
+        for (size_t k = 0; k < n; k++) wrong += p[k] != pattern(k);
+        CHECK_EQ(wrong, 0);
+    }
+    size_t old_usable = 0, usable = 1, expect_old = zmalloc_usable_size(p);
+    void *r = zrealloc_usable2(p, 0, &usable, &old_usable);
+    CHECK(r == NULL);
+    CHECK_EQ(usable, 0);
+    CHECK_EQ(old_usable, expect_old);
+    CHECK_EQ(zmalloc_used_memory(), base);
+    p = zmalloc(100);
+    CHECK(zrealloc(p, 0) == NULL);
+    CHECK_EQ(zmalloc_used_memory(), base);
+    p = ztryrealloc(NULL, 64);
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+    CHECK(ztryrealloc(p, 0) == NULL);
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+
+/* Hides a size from the compiler, which would refuse the call outright. */
+static size_t huge(size_t n) {
+    volatile size_t v = n;
+    return v;
+}
+
+static void test_oom_paths(void) {
+    size_t base = zmalloc_used_memory();
+    zmalloc_set_oom_handler(oom_record);
+    oom_calls = 0;
+    CHECK(zmalloc(huge(SIZE_MAX)) == NULL);
+    CHECK_EQ(oom_calls, 1);
+    CHECK_EQ(oom_last, SIZE_MAX);
+    CHECK(zcalloc(huge(SIZE_MAX / 2)) == NULL);
+    CHECK_EQ(oom_last, SIZE_MAX / 2);
+    CHECK(zcalloc_num(huge(SIZE_MAX / 8), 16) == NULL); /* the product overflows */
+    CHECK_EQ(oom_calls, 3);
+    CHECK_EQ(oom_last, SIZE_MAX);
+    /* Below the early refusal but beyond any address space. */
+    CHECK(zmalloc(huge((size_t)1 << 62)) == NULL);
+    CHECK_EQ(oom_calls, 4);
+    CHECK_EQ(oom_last, (size_t)1 << 62);
+    size_t u = 7;
+    CHECK(zmalloc_usable(huge(SIZE_MAX), &u) == NULL);
+    CHECK_EQ(oom_calls, 5);
+    CHECK_EQ(zmalloc_used_memory(), base);
+
+    /* try forms: NULL, no handler, nothing counted. */
+    CHECK(ztrymalloc(huge(SIZE_MAX)) == NULL);
+    CHECK(ztrycalloc(huge(SIZE_MAX)) == NULL);
+    CHECK(ztrymalloc(huge((size_t)1 << 62)) == NULL);
+    CHECK(ztrymalloc_usable(huge(SIZE_MAX), &u) == NULL);
+    CHECK_EQ(oom_calls, 5);
+    CHECK_EQ(zmalloc_used_memory(), base);
+
+    /* A failed realloc keeps the block, its contents and its count. */
+    char *p = zmalloc(1000);
+    memset(p, 0x77, 1000);
+    size_t held = zmalloc_used_memory();
+    CHECK(ztryrealloc(p, huge(SIZE_MAX)) == NULL);
+    CHECK(ztryrealloc(p, huge((size_t)1 << 62)) == NULL);
+    size_t old_usable = 0;
+    CHECK(ztryrealloc_usable2(p, huge(SIZE_MAX - 5), &u, &old_usable) == NULL);
+    CHECK_EQ(u, 0);
+    CHECK_EQ(old_usable, zmalloc_usable_size(p));
+    CHECK_EQ(oom_calls, 5);
+    CHECK(zrealloc(p, huge((size_t)1 << 62)) == NULL);
+    CHECK_EQ(oom_calls, 6);
+    CHECK_EQ(zmalloc_used_memory(), held);
+    size_t wrong = 0;
+    for (int i = 0; i < 1000; i++) wrong += p[i] != 0x77;
+    CHECK_EQ(wrong, 0);
+    zfree(p);
+    CHECK_EQ(zmalloc_used_memory(), base);
+    zmalloc_set_oom_handler(NULL);
+}
+
+/* The default handler: exact message on stderr, then abort. */
+static void test_default_oom_handler_aborts(void) {
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        zmalloc(huge(SIZE_MAX));
+        _exit(0);
+    }
+    close(fds[1]);
+    char buf[256];
+    ssize_t n, len = 0;
+    while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - (size_t)len)) > 0) len += n;
+    buf[len] = '\0';
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK_STR(buf, "zmalloc: Out of memory trying to allocate 18446744073709551615 bytes\n");
+}
+
+static void test_strdup(void) {
+    size_t base = zmalloc_used_memory(), u = 0;
+    char *s = zstrdup("hello, world");
+    CHECK_STR(s, "hello, world");
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(s));
+    char *t = zstrdup_usable("", &u);
+    CHECK_STR(t, "");
+    CHECK_EQ(u, zmalloc_usable_size(t));
+    zfree(s);
+    zfree(t);
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+
+static void test_alignment(void) {
+    size_t misaligned = 0;
+    void *ps[NSIZES];
+    for (size_t i = 0; i < NSIZES; i++) {
+        ps[i] = zmalloc(sizes[i]);
+        /* Blocks of 16 B and more keep max_align_t alignment (smaller ones
+         * only their own size's, as in jemalloc). */
+        size_t want = sizes[i] >= alignof(max_align_t) ? alignof(max_align_t) : 8;
+        misaligned += ((uintptr_t)ps[i] % want) != 0;
+    }
+    for (size_t i = 0; i < NSIZES; i++) zfree(ps[i]);
+    CHECK_EQ(misaligned, 0);
+}
+
+/* ---- threads ---- */
+
+#define NTHREADS 64
+#define PER_THREAD 2000
+static void *volatile handoff[NTHREADS][PER_THREAD];
+
+static void *worker_alloc(void *arg) {
+    size_t id = (size_t)arg;
+    unsigned x = (unsigned)id * 2654435761u + 1;
+    for (int i = 0; i < PER_THREAD; i++) {
+        x = x * 1103515245u + 12345u;
+        size_t sz = (x >> 8) % 2048;
+        char *p = zmalloc(sz);
+        if (sz) p[0] = (char)id;
+        if (i % 2) {
+            zfree(p); /* freed by its own thread */
+        } else {
+            handoff[id][i] = p; /* freed by the next thread */
+        }
+    }
+    return NULL;
+}
+
+static void *worker_free(void *arg) {
+    size_t id = ((size_t)arg + 1) % NTHREADS;
+    for (int i = 0; i < PER_THREAD; i += 2) {
+        zfree(handoff[id][i]);
+        handoff[id][i] = NULL;
+    }
+    return NULL;
+}
+
+static void test_threads_cross_free(void) {
+    size_t base = zmalloc_used_memory();
+    pthread_t t[NTHREADS];
+    for (size_t i = 0; i < NTHREADS; i++) pthread_create(&t[i], NULL, worker_alloc, (void *)i);
+    for (size_t i = 0; i < NTHREADS; i++) pthread_join(t[i], NULL);
+    size_t expect = base;
+    for (size_t i = 0; i < NTHREADS; i++)
+        for (int k = 0; k < PER_THREAD; k += 2) expect += zmalloc_size(handoff[i][k]);
+    CHECK_EQ(zmalloc_used_memory(), expect);
+    /* Each thread frees the blocks another one allocated. */
+    for (size_t i = 0; i < NTHREADS; i++) pthread_create(&t[i], NULL, worker_free, (void *)i);
+    for (size_t i = 0; i < NTHREADS; i++) pthread_join(t[i], NULL);
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+
+static void *leak_one(void *arg) {
+    return zmalloc((size_t)(uintptr_t)arg);
+}
+
+static void *alloc_free(void *arg) {
+    (void)arg;
+    zfree(zmalloc(64));
+    return NULL;
+}
+
+static pthread_key_t late_key;
+static void late_free(void *p) { zfree(p); }
+static void *late_worker(void *arg) {
+    (void)arg;
+    void *p = zmalloc(4000);
+    pthread_setspecific(late_key, p);
+    return NULL;
+}
+
+static void test_thread_exit_and_slot_reuse(void) {
+    size_t base = zmalloc_used_memory();
+    pthread_t t;
+    void *block = NULL;
+    /* A thread that exits keeps its bytes counted. */
+    pthread_create(&t, NULL, leak_one, (void *)(uintptr_t)5000);
+    pthread_join(t, &block);
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(block));
+    zfree(block);
+    CHECK_EQ(zmalloc_used_memory(), base);
+    /* Threads one after another reuse one slot: no growth. */
+    size_t slots = zmalloc_thread_slots();
+    for (int i = 0; i < 300; i++) {
+        pthread_create(&t, NULL, alloc_free, NULL);
+        pthread_join(t, NULL);
+    }
+    CHECK(zmalloc_thread_slots() <= slots + 1);
+    CHECK_EQ(zmalloc_used_memory(), base);
+    /* A block freed by a thread-exit destructor, whichever order the
+     * destructors run in, is still counted right. */
+    pthread_key_create(&late_key, late_free);
+    for (int i = 0; i < 50; i++) {
+        pthread_create(&t, NULL, late_worker, NULL);
+        pthread_join(t, NULL);
+    }
+    CHECK_EQ(zmalloc_used_memory(), base);
+    pthread_key_delete(late_key);
+}
+
+/* ---- figures ---- */
+
+static long status_kb(const char *field) {
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY);
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    char *p = strstr(buf, field);
+    return p ? strtol(p + strlen(field), NULL, 10) : -1;
+}
+
+static void test_process_figures(void) {
+    long long pid = 0, rss_pages = 0;
+    CHECK(get_proc_stat_ll(0, &pid) == 0); /* field 0 is below the name: refused */
+    CHECK(get_proc_stat_ll(3, &pid) == 1); /* ppid */
+    CHECK_EQ(pid, getppid());
+    CHECK(get_proc_stat_ll(23, &rss_pages) == 1);
+    CHECK(get_proc_stat_ll(1000, &rss_pages) == 0);
+    size_t rss = zmalloc_get_rss();
+    long vmrss = status_kb("VmRSS:") * 1024;
+    CHECK(rss > 0);
+    /* Two reads a moment apart: within 4 MiB of each other. */
+    CHECK(rss + (4 << 20) > (size_t)vmrss && (size_t)vmrss + (4 << 20) > rss);
+    size_t smaps_rss = zmalloc_get_smap_bytes_by_field("Rss:", -1);
+    CHECK(smaps_rss + (4 << 20) > rss && rss + (4 << 20) > smaps_rss);
+    CHECK(zmalloc_get_private_dirty(-1) > 0);
+    CHECK_EQ(zmalloc_get_private_dirty(-1) > 0, zmalloc_get_private_dirty(getpid()) > 0);
+    CHECK_EQ(zmalloc_get_memory_size(),
+             (size_t)sysconf(_SC_PHYS_PAGES) * (size_t)sysconf(_SC_PAGESIZE));
+}
+
+static void test_allocator_report(void) {
+    size_t base = zmalloc_used_memory();
+    enum { N = 1024, SZ = 64 * 1024 };
+    static char *blocks[N];
+    for (int i = 0; i < N; i++) {
+        blocks[i] = zmalloc(SZ);
+        memset(blocks[i], i, SZ);
+    }
+    size_t live = (size_t)N * SZ;
+    struct zmalloc_report r;
+    zmalloc_get_memory_report(&r);
+    CHECK_EQ(r.version, ZMALLOC_REPORT_VERSION);
+    CHECK_STR(r.allocator, ZMALLOC_LIB);
+    CHECK_EQ(r.used, zmalloc_used_memory());
+    CHECK(r.used >= base + live);
+    CHECK(r.peak >= r.used);
+    CHECK(r.rss >= live);
+    CHECK(r.mem_fragmentation_ratio > 0.5);
+    CHECK_EQ(r.mem_fragmentation_bytes, (long long)r.rss - (long long)r.used);
+#ifdef ZT_ALLOCATOR_FIGURES
+    CHECK_EQ(r.allocator_info, 1);
+    CHECK(r.allocator_allocated >= live);
+    CHECK(r.allocator_active >= r.allocator_allocated);
+    CHECK(r.allocator_resident >= live);
+    CHECK(r.allocator_resident >= r.allocator_active);
+    CHECK(r.allocator_frag_ratio >= 1.0);
+    CHECK_EQ(r.allocator_frag_bytes, (long long)r.allocator_frag_smallbins);
+    CHECK_EQ(r.allocator_rss_bytes, (long long)r.allocator_resident - (long long)r.allocator_active);
+#endif
+    printf("    allocated %zu active %zu resident %zu retained %zu frag %zu rss %zu used %zu\n",
+           r.allocator_allocated, r.allocator_active, r.allocator_resident, r.allocator_retained,
+           r.allocator_frag_smallbins, r.rss, r.used);
+    CHECK(r.verdict[0] != '\0');
+    char text[2048], line[64];
+    size_t n = zmalloc_format_report(&r, text, sizeof(text));
+    CHECK_EQ(n, strlen(text));
+    snprintf(line, sizeof(line), "used_memory:%zu\r\n", r.used);
+    CHECK(strstr(text, line) != NULL);
+    CHECK(strstr(text, "memory_verdict:") != NULL);
+    char small[16];
+    CHECK_EQ(zmalloc_format_report(&r, small, sizeof(small)), n);
+    CHECK_EQ(strlen(small), sizeof(small) - 1);
+
+    /* The three argument forms agree on the same figures. */
+    size_t a5 = 0, a6 = 0, a7 = 0, act = 0, res = 0, ret = 0, muz = 0, frag = 0;
+    int r5 = zmalloc_get_allocator_info(&a5, &act, &res, &ret, &muz);
+    int r6 = zmalloc_get_allocator_info(&a6, NULL, NULL, NULL, NULL, &frag);
+    int r7 = zmalloc_get_allocator_info(1, &a7, NULL, NULL, NULL, NULL, NULL);
+    CHECK_EQ(r5, r.allocator_info);
+    CHECK_EQ(r6, r5);
+    CHECK_EQ(r7, r5);
+    CHECK_EQ(a5 >= live, r.allocator_info);
+    CHECK_EQ(a6 >= live, r.allocator_info);
+    CHECK_EQ(a7 >= live, r.allocator_info);
+    CHECK(zmalloc_get_allocator_info_by_arena(0, 1, &a7, NULL, NULL, NULL) >= 0);
+
+    for (int i = 0; i < N; i++) zfree(blocks[i]);
+    CHECK_EQ(zmalloc_used_memory(), base);
+    CHECK(zmalloc_used_memory_peak() >= base + live);
+#if defined(__GLIBC__) || !defined(USE_LIBC)
+    CHECK_EQ(zmalloc_purge(), 0);
+    CHECK_EQ(jemalloc_purge(), 0);
+#endif
+    set_jemalloc_bg_thread(0);
+    zlibc_trim();
+}
+
+static void test_verdict_lines(void) {
+    struct zmalloc_report r;
+    zmalloc_get_memory_report(&r);
+    /* This process holds little through zmalloc now. */
+    CHECK_STR(r.verdict, "too little memory in use (under 5 MiB) to judge");
+}
+
+static void test_madvise_dontneed(void) {
+    size_t base = zmalloc_used_memory(), page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = (size_t)1 << 20;
+    unsigned char *p = zmalloc(len);
+    memset(p, 0xab, len);
+    zmadvise_dontneed(p);
+    uintptr_t first = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+    size_t head = first - (uintptr_t)p;
+    size_t kept = 0, zeroed = 0;
+    for (size_t i = 0; i < head; i++) kept += p[i] == 0xab;
+    for (size_t i = head; i < head + page * 8; i++) zeroed += p[i] == 0;
+    CHECK_EQ(kept, head);
+    CHECK_EQ(zeroed, page * 8);
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+    zfree(p);
+    zmadvise_dontneed(NULL);
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+
+static void test_lib_name(void) {
+    const char *lib = ZMALLOC_LIB;
+#if defined(USE_BALLOC)
+    CHECK(strncmp(lib, "balloc-", 7) == 0);
+#elif defined(USE_JEMALLOC)
+    CHECK(strncmp(lib, "jemalloc-5.", 11) == 0);
+#elif defined(USE_TCMALLOC)
+    CHECK(strncmp(lib, "tcmalloc-2.", 11) == 0);
+#elif defined(USE_MIMALLOC)
+    char want[32];
+    snprintf(want, sizeof(want), "mimalloc-%d.%d.%d", MI_MALLOC_VERSION / 100,
+             (MI_MALLOC_VERSION / 10) % 10, MI_MALLOC_VERSION % 10);
+    CHECK_STR(lib, want);
+#else
+    CHECK_STR(lib, "libc");
+#endif
+    printf("    backend %s, %s mode\n", lib,
+#ifdef HAVE_MALLOC_SIZE
+           "usable-size"
+#else
+           "prefix-header"
+#endif
+    );
+}
+
+#ifdef ZMALLOC_HAVE_NO_TCACHE
+static void test_no_tcache(void) {
+    size_t base = zmalloc_used_memory();
+    void *p = zmalloc_no_tcache(3000);
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+    zfree_no_tcache(p);
+    p = zmalloc_with_flags(100, 0);
+    p = zrealloc_with_flags(p, 5000, 0);
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+    zfree_with_flags(p, 0);
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+#endif
+
+int main(void) {
+    TH_BEGIN("zmalloc suite");
+    RUN(test_fresh_process_is_zero);
+    RUN(test_lib_name);
+    RUN(test_counter_moves_by_block_size);
+    RUN(test_usable_size_at_allocation_is_exact);
+    RUN(test_usable_forms);
+    RUN(test_calloc_zeroes);
+    RUN(test_realloc_grow_and_shrink);
+    RUN(test_oom_paths);
+    RUN(test_default_oom_handler_aborts);
+    RUN(test_strdup);
+    RUN(test_alignment);
+    RUN(test_threads_cross_free);
+    RUN(test_thread_exit_and_slot_reuse);
+    RUN(test_process_figures);
+    RUN(test_allocator_report);
+    RUN(test_verdict_lines);
+    RUN(test_madvise_dontneed);
+#ifdef ZMALLOC_HAVE_NO_TCACHE
+    RUN(test_no_tcache);
+#endif
+    TH_END();
+}

@@ -1,0 +1,800 @@
+/* zmalloc.c -- accounting and policy over the backend chosen at build time.
+ *
+ * zmalloc counts; the backend header (backends/NAME.h) allocates. The count
+ * lives in per-thread slots, one cache line each, written only by the thread
+ * that owns the slot; zmalloc_used_memory() adds them up. A thread that exits
+ * gives its slot back with its balance still in it, and the next thread to
+ * take the slot goes on from that balance: the sum never loses or doubles an
+ * exited thread's bytes, whatever a concurrent reader sees, and the number of
+ * threads is not capped. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+/* Releases a block that the C library allocated on the caller's behalf
+ * (backtrace_symbols and the like). */
+void zlibc_free(void *ptr) { free(ptr); }
+
+#include "zmalloc.h"
+
+#if defined(USE_BALLOC)
+#include "backends/balloc.h"
+#elif defined(USE_JEMALLOC)
+#include "backends/jemalloc.h"
+#elif defined(USE_TCMALLOC)
+#include "backends/tcmalloc.h"
+#elif defined(USE_MIMALLOC)
+#include "backends/mimalloc.h"
+#else
+#include "backends/libc.h"
+#endif
+
+/* Defaults for what a server's own config.h may not define. */
+#ifndef CACHE_LINE_SIZE
+#define CACHE_LINE_SIZE 64
+#endif
+
+#define ZM_LIKELY(x) ZB_LIKELY(x)
+#define ZM_UNLIKELY(x) ZB_UNLIKELY(x)
+#define ZM_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* Requests at or above this are refused: no allocator can satisfy them, and
+ * refusing early keeps size + PREFIX_SIZE from overflowing. */
+#define ZM_SIZE_LIMIT (SIZE_MAX / 2)
+
+/* Prefix-header mode keeps the requested size in a header in front of the
+ * block, as large as the strictest alignment so the user pointer keeps it. */
+#ifdef HAVE_MALLOC_SIZE
+#define PREFIX_SIZE ((size_t)0)
+#else
+#define PREFIX_SIZE ((size_t)alignof(max_align_t))
+#endif
+
+/* ---- Per-thread counters ------------------------------------------------ */
+
+/* A slot is owned by at most one living thread at a time; only the owner
+ * writes `used`, with relaxed stores, so the hot path is a plain add.
+ * Ownership passes with a release store of owned=0 and an acquire CAS 0->1,
+ * so a new owner sees the last balance. Slots are never freed: readers walk
+ * the list without a lock. */
+typedef struct zm_slot {
+    _Atomic int64_t used;       /* bytes allocated less bytes freed, via this slot */
+    _Atomic int owned;          /* 1 while a living thread owns the slot */
+    struct zm_slot *next;       /* next slot ever made; immutable once linked */
+} zm_slot;
+
+struct zm_slot_line {
+    alignas(CACHE_LINE_SIZE) zm_slot slot;
+};
+
+/* The first slots come from here, the rest one page each from mmap: the
+ * library's own bookkeeping never goes through the backend or the count. */
+#define ZM_STATIC_SLOTS 128
+static struct zm_slot_line zm_static_slots[ZM_STATIC_SLOTS];
+static _Atomic unsigned zm_static_next;
+static _Atomic(zm_slot *) zm_slot_list;
+
+/* Updates from a thread whose slot was already given back: a thread-exit
+ * destructor of the program may still allocate or free. */
+static _Atomic int64_t zm_orphan_used;
+static _Atomic size_t zm_peak;
+
+static ZM_TLS zm_slot *zm_my_slot;
+static ZM_TLS int zm_thread_exited;
+static pthread_key_t zm_slot_key;
+static pthread_once_t zm_slot_key_once = PTHREAD_ONCE_INIT;
+
+static void zm_slot_release(void *arg) {
+    zm_slot *s = (zm_slot *)arg;
+    zm_my_slot = NULL;
+    zm_thread_exited = 1;
+    atomic_store_explicit(&s->owned, 0, memory_order_release);
+}
+
+static void zm_slot_key_create(void) {
+    if (pthread_key_create(&zm_slot_key, zm_slot_release) != 0) {
+        static const char msg[] = "zmalloc: cannot create the thread-exit key\n";
+        ssize_t n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        (void)n;
+        abort();
+    }
+}
+
+static zm_slot *zm_slot_new(void) {
+    unsigned i = atomic_fetch_add_explicit(&zm_static_next, 1, memory_order_relaxed);
+    zm_slot *s;
+    if (i < ZM_STATIC_SLOTS) {
+        s = &zm_static_slots[i].slot;
+    } else {
+        void *page = mmap(NULL, sizeof(struct zm_slot_line), PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (page == MAP_FAILED) return NULL;
+        s = (zm_slot *)page;
+    }
+    atomic_store_explicit(&s->owned, 1, memory_order_relaxed);
+    zm_slot *head = atomic_load_explicit(&zm_slot_list, memory_order_relaxed);
+    do {
+        s->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&zm_slot_list, &head, s, memory_order_release,
+                                                    memory_order_relaxed));
+    return s;
+}
+
+static zm_slot *zm_slot_acquire(void) {
+    zm_slot *s;
+    pthread_once(&zm_slot_key_once, zm_slot_key_create);
+    for (s = atomic_load_explicit(&zm_slot_list, memory_order_acquire); s; s = s->next) {
+        int expected = 0;
+        if (atomic_load_explicit(&s->owned, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(&s->owned, &expected, 1, memory_order_acquire,
+                                                    memory_order_relaxed))
+            break;
+    }
+    if (s == NULL && (s = zm_slot_new()) == NULL) return NULL;
+    if (pthread_setspecific(zm_slot_key, s) != 0) {
+        atomic_store_explicit(&s->owned, 0, memory_order_release);
+        return NULL;
+    }
+    zm_my_slot = s;
+    return s;
+}
+
+__attribute__((noinline, cold)) static void zm_count_slow(int64_t delta) {
+    zm_slot *s = zm_thread_exited ? NULL : zm_slot_acquire();
+    if (s == NULL) {
+        atomic_fetch_add_explicit(&zm_orphan_used, delta, memory_order_relaxed);
+        return;
+    }
+    atomic_store_explicit(&s->used, atomic_load_explicit(&s->used, memory_order_relaxed) + delta,
+                          memory_order_relaxed);
+}
+
+static inline void zm_count(int64_t delta) {
+    zm_slot *s = zm_my_slot;
+    if (ZM_LIKELY(s != NULL))
+        atomic_store_explicit(&s->used, atomic_load_explicit(&s->used, memory_order_relaxed) + delta,
+                              memory_order_relaxed);
+    else
+        zm_count_slow(delta);
+}
+
+size_t zmalloc_used_memory(void) {
+    int64_t sum = atomic_load_explicit(&zm_orphan_used, memory_order_relaxed);
+    for (zm_slot *s = atomic_load_explicit(&zm_slot_list, memory_order_acquire); s; s = s->next)
+        sum += atomic_load_explicit(&s->used, memory_order_relaxed);
+    /* A reader racing a cross-thread free can see the free before the
+     * matching allocation; never report that as a huge unsigned number. */
+    size_t used = sum > 0 ? (size_t)sum : 0;
+    size_t peak = atomic_load_explicit(&zm_peak, memory_order_relaxed);
+    while (used > peak &&
+           !atomic_compare_exchange_weak_explicit(&zm_peak, &peak, used, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+    return used;
+}
+
+size_t zmalloc_thread_slots(void) {
+    size_t n = 0;
+    for (zm_slot *s = atomic_load_explicit(&zm_slot_list, memory_order_acquire); s; s = s->next) n++;
+    return n;
+}
+
+size_t zmalloc_used_memory_peak(void) {
+    zmalloc_used_memory();
+    return atomic_load_explicit(&zm_peak, memory_order_relaxed);
+}
+
+/* ---- Out of memory ------------------------------------------------------- */
+
+static void zm_put_stderr(const char *s) {
+    size_t len = strlen(s);
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, s, len);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            return;
+        }
+        s += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Formats without allocating: the heap may be exhausted. */
+static void zmalloc_default_oom(size_t size) {
+    char msg[96];
+    snprintf(msg, sizeof(msg), "zmalloc: Out of memory trying to allocate %zu bytes\n", size);
+    zm_put_stderr(msg);
+    abort();
+}
+
+static void (*zmalloc_oom_handler)(size_t) = zmalloc_default_oom;
+
+void zmalloc_set_oom_handler(void (*oom_handler)(size_t)) {
+    zmalloc_oom_handler = oom_handler ? oom_handler : zmalloc_default_oom;
+}
+
+/* ---- Usable size of a fresh block --------------------------------------- */
+
+#if defined(HAVE_MALLOC_SIZE) && defined(ZB_GOOD_SIZE_EXACT)
+/* Where the usable size is a function of the request alone, cache it for
+ * small requests. Every size class of these allocators is a multiple of 8,
+ * so all requests in (8k-8, 8k] share the usable size of 8k. A zero entry
+ * (the table not filled yet, early in start-up) means "look it up". */
+#define ZM_GOOD_TABLE_MAX 16384
+static uint16_t zm_good_table[ZM_GOOD_TABLE_MAX / 8 + 1];
+
+__attribute__((constructor)) static void zm_good_table_fill(void) {
+    for (size_t i = 0; i <= ZM_GOOD_TABLE_MAX / 8; i++) {
+        size_t good = zb_good_size(i * 8);
+        zm_good_table[i] = good <= UINT16_MAX ? (uint16_t)good : 0;
+    }
+}
+
+static inline size_t zm_usable_of(size_t request, void *p) {
+    if (ZM_LIKELY(request <= ZM_GOOD_TABLE_MAX)) {
+        size_t u = zm_good_table[(request + 7) >> 3];
+        if (ZM_LIKELY(u != 0)) return u;
+    }
+    return zb_usable_size(p);
+}
+
+static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
+    void *p = zero ? zb_calloc(size) : zb_malloc(size);
+    if (ZM_LIKELY(p != NULL)) *usable = zm_usable_of(size, p);
+    return p;
+}
+#elif defined(HAVE_MALLOC_SIZE)
+static inline size_t zm_usable_of(size_t request, void *p) {
+    (void)request;
+    return zb_usable_size(p);
+}
+
+static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
+    return zero ? zb_calloc_usable(size, usable) : zb_malloc_usable(size, usable);
+}
+#endif
+
+/* ---- Allocation ----------------------------------------------------------- */
+
+/* The one allocation path: returns NULL on failure having counted nothing. */
+static inline void *zm_alloc(size_t size, int zero, size_t *usable) {
+    if (ZM_UNLIKELY(size >= ZM_SIZE_LIMIT)) return NULL;
+#ifdef HAVE_MALLOC_SIZE
+    size_t u;
+    void *p = zm_backend_alloc(size, zero, &u);
+    if (ZM_UNLIKELY(p == NULL)) return NULL;
+    zm_count((int64_t)u);
+    if (usable) *usable = u;
+    return p;
+#else
+    char *block = zero ? zb_calloc(size + PREFIX_SIZE) : zb_malloc(size + PREFIX_SIZE);
+    if (ZM_UNLIKELY(block == NULL)) return NULL;
+    *(size_t *)block = size;
+    zm_count((int64_t)(size + PREFIX_SIZE));
+    if (usable) *usable = size;
+    return block + PREFIX_SIZE;
+#endif
+}
+
+__attribute__((noinline, cold)) static void *zm_oom(size_t size) {
+    zmalloc_oom_handler(size);
+    return NULL;
+}
+
+void *ztrymalloc_usable(size_t size, size_t *usable) { return zm_alloc(size, 0, usable); }
+void *ztrycalloc_usable(size_t size, size_t *usable) { return zm_alloc(size, 1, usable); }
+void *ztrymalloc(size_t size) { return zm_alloc(size, 0, NULL); }
+void *ztrycalloc(size_t size) { return zm_alloc(size, 1, NULL); }
+
+void *zmalloc(size_t size) {
+    void *p = zm_alloc(size, 0, NULL);
+    return ZM_LIKELY(p != NULL) ? p : zm_oom(size);
+}
+void *zcalloc(size_t size) {
+    void *p = zm_alloc(size, 1, NULL);
+    return ZM_LIKELY(p != NULL) ? p : zm_oom(size);
+}
+void *zmalloc_usable(size_t size, size_t *usable) {
+    void *p = zm_alloc(size, 0, usable);
+    return ZM_LIKELY(p != NULL) ? p : zm_oom(size);
+}
+void *zcalloc_usable(size_t size, size_t *usable) {
+    void *p = zm_alloc(size, 1, usable);
+    return ZM_LIKELY(p != NULL) ? p : zm_oom(size);
+}
+
+void *zcalloc_num(size_t num, size_t size) {
+    if (size != 0 && num > SIZE_MAX / size) return zm_oom(SIZE_MAX);
+    return zcalloc(num * size);
+}
+
+char *zstrdup_usable(const char *s, size_t *usable) {
+    size_t len = strlen(s) + 1;
+    char *p = zmalloc_usable(len, usable);
+    if (p) memcpy(p, s, len);
+    return p;
+}
+char *zstrdup(const char *s) { return zstrdup_usable(s, NULL); }
+
+/* ---- Free ------------------------------------------------------------------ */
+
+void zfree_usable(void *ptr, size_t *usable) {
+    if (ptr == NULL) {
+        if (usable) *usable = 0;
+        return;
+    }
+#ifdef HAVE_MALLOC_SIZE
+    size_t u = zb_free_usable(ptr);
+    zm_count(-(int64_t)u);
+    if (usable) *usable = u;
+#else
+    char *block = (char *)ptr - PREFIX_SIZE;
+    size_t size = *(size_t *)block;
+    zm_count(-(int64_t)(size + PREFIX_SIZE));
+    zb_free_sized(block, size + PREFIX_SIZE);
+    if (usable) *usable = size;
+#endif
+}
+
+void zfree(void *ptr) {
+    if (ptr == NULL) return;
+#ifdef HAVE_MALLOC_SIZE
+    zm_count(-(int64_t)zb_free_usable(ptr));
+#else
+    zfree_usable(ptr, NULL);
+#endif
+}
+
+void zfree_with_size(void *ptr, size_t size) {
+    if (ptr == NULL) return;
+#ifdef HAVE_MALLOC_SIZE
+    zm_count(-(int64_t)size);
+    zb_free_sized(ptr, size);
+#else
+    (void)size; /* the header knows it */
+    zfree_usable(ptr, NULL);
+#endif
+}
+
+/* ---- Realloc --------------------------------------------------------------- */
+
+/* Returns NULL either because size was 0 (the block is freed) or because the
+ * backend failed (the block is intact and still counted). */
+static void *zm_realloc(void *ptr, size_t size, size_t *usable, size_t *old_usable) {
+    size_t old = 0, now = 0;
+    void *np = NULL;
+    if (ptr == NULL) {
+        np = zm_alloc(size, 0, &now);
+        goto out;
+    }
+    if (size == 0) {
+        zfree_usable(ptr, &old);
+        goto out;
+    }
+    if (size >= ZM_SIZE_LIMIT) {
+        old = zmalloc_usable_size(ptr);
+        goto out;
+    }
+#ifdef HAVE_MALLOC_SIZE
+    old = zb_usable_size(ptr);
+    np = zb_realloc(ptr, size);
+    if (np == NULL) goto out;
+    now = zm_usable_of(size, np);
+    zm_count((int64_t)now - (int64_t)old);
+#else
+    char *block = (char *)ptr - PREFIX_SIZE;
+    old = *(size_t *)block;
+    char *nb = zb_realloc(block, size + PREFIX_SIZE);
+    if (nb == NULL) goto out;
+    *(size_t *)nb = size;
+    now = size;
+    zm_count((int64_t)size - (int64_t)old);
+    np = nb + PREFIX_SIZE;
+#endif
+out:
+    if (usable) *usable = np ? now : 0;
+    if (old_usable) *old_usable = old;
+    return np;
+}
+
+void *ztryrealloc_usable2(void *ptr, size_t size, size_t *usable, size_t *old_usable) {
+    return zm_realloc(ptr, size, usable, old_usable);
+}
+void *ztryrealloc_usable(void *ptr, size_t size, size_t *usable) {
+    return zm_realloc(ptr, size, usable, NULL);
+}
+void *ztryrealloc(void *ptr, size_t size) { return zm_realloc(ptr, size, NULL, NULL); }
+
+void *zrealloc_usable2(void *ptr, size_t size, size_t *usable, size_t *old_usable) {
+    void *np = zm_realloc(ptr, size, usable, old_usable);
+    return (np != NULL || size == 0) ? np : zm_oom(size);
+}
+void *zrealloc_usable(void *ptr, size_t size, size_t *usable) {
+    return zrealloc_usable2(ptr, size, usable, NULL);
+}
+void *zrealloc(void *ptr, size_t size) { return zrealloc_usable2(ptr, size, NULL, NULL); }
+
+/* ---- Sizes ----------------------------------------------------------------- */
+
+size_t zmalloc_size(void *ptr) {
+#ifdef HAVE_MALLOC_SIZE
+    return zb_usable_size(ptr);
+#else
+    return *(size_t *)((char *)ptr - PREFIX_SIZE) + PREFIX_SIZE;
+#endif
+}
+
+size_t zmalloc_usable_size(void *ptr) {
+#ifdef HAVE_MALLOC_SIZE
+    return zb_usable_size(ptr);
+#else
+    return *(size_t *)((char *)ptr - PREFIX_SIZE);
+#endif
+}
+
+void *extend_to_usable(void *ptr, size_t size) {
+    (void)size;
+    return ptr;
+}
+
+/* ---- Cache-bypassing calls (jemalloc) -------------------------------------- */
+
+#ifdef ZMALLOC_HAVE_NO_TCACHE
+void *zmalloc_no_tcache(size_t size) {
+    void *p = size < ZM_SIZE_LIMIT ? je_mallocx(size ? size : 1, MALLOCX_TCACHE_NONE) : NULL;
+    if (p == NULL) return zm_oom(size);
+    zm_count((int64_t)je_malloc_usable_size(p));
+    return p;
+}
+
+void zfree_no_tcache(void *ptr) {
+    if (ptr == NULL) return;
+    zm_count(-(int64_t)je_malloc_usable_size(ptr));
+    je_dallocx(ptr, MALLOCX_TCACHE_NONE);
+}
+
+void *zmalloc_with_flags(size_t size, int flags) {
+    void *p = size < ZM_SIZE_LIMIT ? je_mallocx(size ? size : 1, flags) : NULL;
+    if (p == NULL) return zm_oom(size);
+    zm_count((int64_t)je_malloc_usable_size(p));
+    return p;
+}
+
+void *zrealloc_with_flags(void *ptr, size_t size, int flags) {
+    if (ptr == NULL) return zmalloc_with_flags(size, flags);
+    if (size == 0) {
+        zfree_with_flags(ptr, flags);
+        return NULL;
+    }
+    size_t old = je_malloc_usable_size(ptr);
+    void *np = size < ZM_SIZE_LIMIT ? je_rallocx(ptr, size, flags) : NULL;
+    if (np == NULL) return zm_oom(size);
+    zm_count((int64_t)je_malloc_usable_size(np) - (int64_t)old);
+    return np;
+}
+
+void zfree_with_flags(void *ptr, int flags) {
+    if (ptr == NULL) return;
+    zm_count(-(int64_t)je_malloc_usable_size(ptr));
+    je_dallocx(ptr, flags);
+}
+#endif
+
+/* ---- Purge and friends ----------------------------------------------------- */
+
+int zmalloc_purge(void) { return zb_purge(); }
+int jemalloc_purge(void) { return zb_purge(); }
+void set_jemalloc_bg_thread(int enable) { zb_set_background_thread(enable); }
+
+/* Trims the C library's heap even when another allocator serves zmalloc:
+ * memory the C library allocated for itself can still be given back. */
+void zlibc_trim(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
+
+void zmadvise_dontneed(void *ptr) {
+#if defined(MADV_DONTNEED)
+    if (ptr == NULL) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)ptr, end = start + zmalloc_usable_size(ptr);
+    uintptr_t first = (start + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t last = end & ~(uintptr_t)(page - 1);
+    if (last > first) madvise((void *)first, last - first, MADV_DONTNEED);
+#else
+    (void)ptr;
+#endif
+}
+
+/* ---- Process figures ------------------------------------------------------- */
+
+/* Reads a whole small /proc file into buf; returns its length or -1. */
+static ssize_t zm_read_small_file(const char *path, char *buf, size_t cap) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t len = 0;
+    while (len + 1 < cap) {
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    return (ssize_t)len;
+}
+
+/* Field i (0-based, as proc(5) numbers them less one) of /proc/self/stat.
+ * The command name (field 1) may hold spaces and parentheses, so fields
+ * from 2 on are counted from the last ')'. Returns 1 on success. */
+int get_proc_stat_ll(int i, long long *res) {
+#if defined(HAVE_PROC_STAT)
+    char buf[4096];
+    if (i < 2 || zm_read_small_file("/proc/self/stat", buf, sizeof(buf)) <= 0) return 0;
+    char *p = strrchr(buf, ')');
+    if (p == NULL) return 0;
+    p++;
+    for (int field = 2; field < i; field++) {
+        p = strchr(p + 1, ' ');
+        if (p == NULL) return 0;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(p + 1, &end, 10);
+    if (errno != 0 || end == p + 1) return 0;
+    *res = v;
+    return 1;
+#else
+    (void)i, (void)res;
+    return 0;
+#endif
+}
+
+size_t zmalloc_get_rss(void) {
+    long long pages;
+    if (!get_proc_stat_ll(23, &pages) || pages < 0) return 0;
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Sum of a field ("Rss:", "Private_Dirty:", ...) over /proc/<pid>/smaps, in
+ * bytes; pid -1 is this process. */
+size_t zmalloc_get_smap_bytes_by_field(char *field, long pid) {
+#if defined(HAVE_PROC_SMAPS)
+    char path[64], buf[8192];
+    size_t total = 0, have = 0, flen = strlen(field);
+    if (pid == -1)
+        snprintf(path, sizeof(path), "/proc/self/smaps");
+    else
+        snprintf(path, sizeof(path), "/proc/%ld/smaps", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        have += (size_t)n;
+        buf[have] = '\0';
+        char *line = buf, *nl;
+        while ((nl = memchr(line, '\n', have - (size_t)(line - buf))) != NULL) {
+            *nl = '\0';
+            if (strncmp(line, field, flen) == 0) total += strtoull(line + flen, NULL, 10) * 1024;
+            line = nl + 1;
+        }
+        have -= (size_t)(line - buf);
+        memmove(buf, line, have);
+        if (have == sizeof(buf) - 1) have = 0; /* a line longer than buf: skip it */
+    }
+    close(fd);
+    return total;
+#else
+    (void)field, (void)pid;
+    return 0;
+#endif
+}
+
+size_t zmalloc_get_private_dirty(long pid) {
+    return zmalloc_get_smap_bytes_by_field("Private_Dirty:", pid);
+}
+
+size_t zmalloc_get_memory_size(void) {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return 0;
+    return (size_t)pages * (size_t)page;
+#else
+    return 0;
+#endif
+}
+
+/* ---- Allocator figures ----------------------------------------------------- */
+
+int zmalloc_get_allocator_info_7(int refresh_stats, size_t *allocated, size_t *active,
+                                 size_t *resident, size_t *retained, size_t *muzzy,
+                                 size_t *frag_smallbins_bytes) {
+    struct zb_stats st;
+    int real = zb_stats(refresh_stats, &st);
+    if (allocated) *allocated = st.allocated;
+    if (active) *active = st.active;
+    if (resident) *resident = st.resident;
+    if (retained) *retained = st.retained;
+    if (muzzy) *muzzy = st.muzzy;
+    if (frag_smallbins_bytes) *frag_smallbins_bytes = st.frag_smallbins;
+    return real;
+}
+
+int zmalloc_get_allocator_info_6(size_t *allocated, size_t *active, size_t *resident,
+                                 size_t *retained, size_t *muzzy, size_t *frag_smallbins_bytes) {
+    return zmalloc_get_allocator_info_7(1, allocated, active, resident, retained, muzzy,
+                                        frag_smallbins_bytes);
+}
+
+int zmalloc_get_allocator_info_5(size_t *allocated, size_t *active, size_t *resident,
+                                 size_t *retained, size_t *muzzy) {
+    return zmalloc_get_allocator_info_7(1, allocated, active, resident, retained, muzzy, NULL);
+}
+
+int zmalloc_get_allocator_info_by_arena(unsigned int arena, int refresh_stats, size_t *allocated,
+                                        size_t *active, size_t *resident,
+                                        size_t *frag_smallbins_bytes) {
+    struct zb_stats st;
+    int real = zb_stats_arena(arena, refresh_stats, &st);
+    if (allocated) *allocated = st.allocated;
+    if (active) *active = st.active;
+    if (resident) *resident = st.resident;
+    if (frag_smallbins_bytes) *frag_smallbins_bytes = st.frag_smallbins;
+    return real;
+}
+
+size_t zmalloc_get_frag_smallbins(void) {
+    struct zb_stats st;
+    zb_stats(1, &st);
+    return st.frag_smallbins;
+}
+
+size_t zmalloc_get_frag_smallbins_by_arena(unsigned int arena) {
+    struct zb_stats st;
+    zb_stats_arena(arena, 1, &st);
+    return st.frag_smallbins;
+}
+
+/* ---- The memory report ----------------------------------------------------- */
+
+static double zm_ratio(size_t num, size_t den) { return den ? (double)num / (double)den : 0.0; }
+static long long zm_diff(size_t a, size_t b) { return (long long)a - (long long)b; }
+
+#define ZM_MIB ((size_t)1 << 20)
+
+/* One line naming the worst findings, in the spirit of MEMORY DOCTOR: a ratio
+ * only counts as a problem when the bytes behind it are worth acting on. */
+static void zm_verdict(struct zmalloc_report *r) {
+    char *out = r->verdict;
+    size_t cap = sizeof(r->verdict), len = 0;
+    int n = 0;
+#define ZM_SAY(...)                                                                      \
+    do {                                                                                 \
+        if (len < cap) {                                                                 \
+            int w = snprintf(out + len, cap - len, "%s", n++ ? "; " : "");               \
+            if (w > 0) len += (size_t)w;                                                 \
+            if (len < cap) {                                                             \
+                w = snprintf(out + len, cap - len, __VA_ARGS__);                         \
+                if (w > 0) len += (size_t)w;                                             \
+            }                                                                            \
+        }                                                                                \
+    } while (0)
+    out[0] = '\0';
+    if (r->used < 5 * ZM_MIB) {
+        ZM_SAY("too little memory in use (under 5 MiB) to judge");
+        return;
+    }
+    if (r->rss && r->mem_fragmentation_ratio < 1.0)
+        ZM_SAY("RSS below used memory: part of the heap is swapped out");
+    if (r->allocator_frag_ratio > 1.1 && r->allocator_frag_bytes > (long long)(10 * ZM_MIB))
+        ZM_SAY("allocator fragmentation %.2f (%lld MiB free in slabs): active defrag would help",
+               r->allocator_frag_ratio, r->allocator_frag_bytes >> 20);
+    if (r->allocator_rss_ratio > 1.1 && r->allocator_rss_bytes > (long long)(10 * ZM_MIB))
+        ZM_SAY("the allocator holds %lld MiB of free pages: zmalloc_purge() returns them",
+               r->allocator_rss_bytes >> 20);
+    if (r->rss_overhead_ratio > 1.1 && r->rss_overhead_bytes > (long long)(10 * ZM_MIB))
+        ZM_SAY("%lld MiB of RSS outside the allocator (libraries, stacks, copy-on-write)",
+               r->rss_overhead_bytes >> 20);
+    if (r->peak > r->used + r->used / 2)
+        ZM_SAY("peak %zu MiB is over 1.5x current use: RSS may stay near the peak",
+               r->peak >> 20);
+    if (n == 0 && r->mem_fragmentation_ratio > 1.4 &&
+        r->mem_fragmentation_bytes > (long long)(10 * ZM_MIB))
+        ZM_SAY("RSS %.2fx used memory", r->mem_fragmentation_ratio);
+    if (n == 0) ZM_SAY("healthy");
+#undef ZM_SAY
+}
+
+void zmalloc_get_memory_report(struct zmalloc_report *r) {
+    struct zb_stats st;
+    memset(r, 0, sizeof(*r));
+    r->version = ZMALLOC_REPORT_VERSION;
+    r->allocator = ZMALLOC_LIB;
+    r->used = zmalloc_used_memory();
+    r->peak = zmalloc_used_memory_peak();
+    r->rss = zmalloc_get_rss();
+    r->allocator_info = zb_stats(1, &st);
+    r->allocator_allocated = st.allocated;
+    r->allocator_active = st.active;
+    r->allocator_resident = st.resident;
+    r->allocator_retained = st.retained;
+    r->allocator_muzzy = st.muzzy;
+    r->allocator_frag_smallbins = st.frag_smallbins;
+    r->mem_fragmentation_ratio = zm_ratio(r->rss, r->used);
+    r->mem_fragmentation_bytes = zm_diff(r->rss, r->used);
+    if (r->allocator_info) {
+        r->allocator_frag_ratio = zm_ratio(st.allocated + st.frag_smallbins, st.allocated);
+        r->allocator_frag_bytes = (long long)st.frag_smallbins;
+        r->allocator_rss_ratio = zm_ratio(st.resident, st.active);
+        r->allocator_rss_bytes = zm_diff(st.resident, st.active);
+        r->rss_overhead_ratio = zm_ratio(r->rss, st.resident);
+        r->rss_overhead_bytes = zm_diff(r->rss, st.resident);
+    }
+    zm_verdict(r);
+}
+
+size_t zmalloc_format_report(const struct zmalloc_report *r, char *buf, size_t len) {
+    int n = snprintf(buf, len,
+                     "mem_allocator:%s\r\n"
+                     "used_memory:%zu\r\n"
+                     "used_memory_peak:%zu\r\n"
+                     "used_memory_rss:%zu\r\n"
+                     "allocator_info:%d\r\n"
+                     "allocator_allocated:%zu\r\n"
+                     "allocator_active:%zu\r\n"
+                     "allocator_resident:%zu\r\n"
+                     "allocator_retained:%zu\r\n"
+                     "allocator_muzzy:%zu\r\n"
+                     "allocator_frag_smallbins_bytes:%zu\r\n"
+                     "allocator_frag_ratio:%.2f\r\n"
+                     "allocator_frag_bytes:%lld\r\n"
+                     "allocator_rss_ratio:%.2f\r\n"
+                     "allocator_rss_bytes:%lld\r\n"
+                     "rss_overhead_ratio:%.2f\r\n"
+                     "rss_overhead_bytes:%lld\r\n"
+                     "mem_fragmentation_ratio:%.2f\r\n"
+                     "mem_fragmentation_bytes:%lld\r\n"
+                     "memory_verdict:%s\r\n",
+                     r->allocator, r->used, r->peak, r->rss, r->allocator_info,
+                     r->allocator_allocated, r->allocator_active, r->allocator_resident,
+                     r->allocator_retained, r->allocator_muzzy, r->allocator_frag_smallbins,
+                     r->allocator_frag_ratio, r->allocator_frag_bytes, r->allocator_rss_ratio,
+                     r->allocator_rss_bytes, r->rss_overhead_ratio, r->rss_overhead_bytes,
+                     r->mem_fragmentation_ratio, r->mem_fragmentation_bytes, r->verdict);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+#ifdef REDIS_TEST
+int zmalloc_test(int argc, char **argv, int flags) {
+    (void)argc, (void)argv, (void)flags;
+    size_t before = zmalloc_used_memory();
+    void *p = zmalloc(123);
+    size_t during = zmalloc_used_memory();
+    int ok = during == before + zmalloc_size(p);
+    p = zrealloc(p, 456);
+    ok = ok && zmalloc_used_memory() == before + zmalloc_size(p);
+    zfree(p);
+    ok = ok && zmalloc_used_memory() == before;
+    printf("zmalloc_test: %s\n", ok ? "ok" : "FAILED");
+    return ok ? 0 : 1;
+}
+#endif

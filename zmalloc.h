@@ -1,0 +1,306 @@
+/* zmalloc.h -- a byte-counting memory layer over a build-time allocator.
+ *
+ * Every block handed out by zmalloc & co. is counted: zmalloc_used_memory()
+ * always equals the sum of zmalloc_size() over the live blocks, and is 0 in a
+ * fresh process. The names and signatures are a superset of the ones Redis
+ * and Valkey servers call, so their code compiles unchanged.
+ *
+ * Backend (one, chosen when zmalloc.c is compiled):
+ *   USE_BALLOC     the bundled allocator (deps/balloc)
+ *   USE_JEMALLOC   jemalloc, prefixed (je_) or not
+ *   USE_TCMALLOC   gperftools tcmalloc or tcmalloc_minimal
+ *   USE_MIMALLOC   mimalloc
+ *   (none)         the C library's malloc
+ * NO_MALLOC_USABLE_SIZE forces prefix-header accounting on any backend.
+ *
+ * Error convention: allocation functions without "try" never return NULL for
+ * a request they cannot satisfy: they call the OOM handler (the default one
+ * prints a message and aborts) and return NULL only if a custom handler
+ * returns. The "try" forms return NULL, count nothing and leave any block
+ * they were given intact. Readers of process figures return 0 when the
+ * figure cannot be read. */
+#ifndef __ZMALLOC_H
+#define __ZMALLOC_H
+
+#include <stddef.h>
+
+/* Double expansion needed for stringification of macro values. */
+#define __xstr(s) __str(s)
+#define __str(s) #s
+
+#if defined(USE_BALLOC)
+#include "deps/balloc/include/balloc.h"
+#define ZMALLOC_LIB ("balloc-" BALLOC_VERSION)
+#define ZMALLOC_BACKEND_HAS_SIZE 1
+
+#elif defined(USE_JEMALLOC)
+/* Keep the je_ names defined whatever prefix jemalloc was built with: the
+ * unprefixed system library maps them to malloc & co., a server's vendored
+ * one (--with-jemalloc-prefix=je_) has them as its real symbols. */
+#ifndef JEMALLOC_NO_DEMANGLE
+#define JEMALLOC_NO_DEMANGLE
+#endif
+#include <jemalloc/jemalloc.h>
+#define ZMALLOC_LIB                                                            \
+    ("jemalloc-" __xstr(JEMALLOC_VERSION_MAJOR) "." __xstr(                    \
+        JEMALLOC_VERSION_MINOR) "." __xstr(JEMALLOC_VERSION_BUGFIX))
+#define ZMALLOC_BACKEND_HAS_SIZE 1
+
+#elif defined(USE_TCMALLOC)
+#include <gperftools/tcmalloc.h>
+#define ZMALLOC_LIB ("tcmalloc-" __xstr(TC_VERSION_MAJOR) "." __xstr(TC_VERSION_MINOR))
+#define ZMALLOC_BACKEND_HAS_SIZE 1
+
+#elif defined(USE_MIMALLOC)
+#include <mimalloc.h>
+/* MI_MALLOC_VERSION spells major, minor and patch as digits (209 is
+ * 2.0.9); a string literal needs each digit named, hence the chains. */
+#if MI_MALLOC_VERSION / 100 == 0
+#define ZM_MI_MAJOR "0"
+#elif MI_MALLOC_VERSION / 100 == 1
+#define ZM_MI_MAJOR "1"
+#elif MI_MALLOC_VERSION / 100 == 2
+#define ZM_MI_MAJOR "2"
+#elif MI_MALLOC_VERSION / 100 == 3
+#define ZM_MI_MAJOR "3"
+#elif MI_MALLOC_VERSION / 100 == 4
+#define ZM_MI_MAJOR "4"
+#elif MI_MALLOC_VERSION / 100 == 5
+#define ZM_MI_MAJOR "5"
+#elif MI_MALLOC_VERSION / 100 == 6
+#define ZM_MI_MAJOR "6"
+#elif MI_MALLOC_VERSION / 100 == 7
+#define ZM_MI_MAJOR "7"
+#elif MI_MALLOC_VERSION / 100 == 8
+#define ZM_MI_MAJOR "8"
+#elif MI_MALLOC_VERSION / 100 == 9
+#define ZM_MI_MAJOR "9"
+#endif
+#if (MI_MALLOC_VERSION / 10) % 10 == 0
+#define ZM_MI_MINOR "0"
+#elif (MI_MALLOC_VERSION / 10) % 10 == 1
+#define ZM_MI_MINOR "1"
+#elif (MI_MALLOC_VERSION / 10) % 10 == 2
+#define ZM_MI_MINOR "2"
+#elif (MI_MALLOC_VERSION / 10) % 10 == 3
+#define ZM_MI_MINOR "3"
+#elif (MI_MALLOC_VERSION / 10) % 10 == 4
+#define ZM_MI_MINOR "4"
+#elif (MI_MALLOC_VERSION / 10) % 10 == 5
+#define ZM_MI_MINOR "5"
+#elif (MI_MALLOC_VERSION / 10) % 10 == 6
+#define ZM_MI_MINOR "6"
+#elif (MI_MALLOC_VERSION / 10) % 10 == 7
+#define ZM_MI_MINOR "7"
+#elif (MI_MALLOC_VERSION / 10) % 10 == 8
+#define ZM_MI_MINOR "8"
+#elif (MI_MALLOC_VERSION / 10) % 10 == 9
+#define ZM_MI_MINOR "9"
+#endif
+#if MI_MALLOC_VERSION % 10 == 0
+#define ZM_MI_PATCH "0"
+#elif MI_MALLOC_VERSION % 10 == 1
+#define ZM_MI_PATCH "1"
+#elif MI_MALLOC_VERSION % 10 == 2
+#define ZM_MI_PATCH "2"
+#elif MI_MALLOC_VERSION % 10 == 3
+#define ZM_MI_PATCH "3"
+#elif MI_MALLOC_VERSION % 10 == 4
+#define ZM_MI_PATCH "4"
+#elif MI_MALLOC_VERSION % 10 == 5
+#define ZM_MI_PATCH "5"
+#elif MI_MALLOC_VERSION % 10 == 6
+#define ZM_MI_PATCH "6"
+#elif MI_MALLOC_VERSION % 10 == 7
+#define ZM_MI_PATCH "7"
+#elif MI_MALLOC_VERSION % 10 == 8
+#define ZM_MI_PATCH "8"
+#elif MI_MALLOC_VERSION % 10 == 9
+#define ZM_MI_PATCH "9"
+#endif
+#define ZMALLOC_LIB ("mimalloc-" ZM_MI_MAJOR "." ZM_MI_MINOR "." ZM_MI_PATCH)
+#define ZMALLOC_BACKEND_HAS_SIZE 1
+
+#else
+#define ZMALLOC_LIB "libc"
+#ifndef USE_LIBC
+#define USE_LIBC 1
+#endif
+#if defined(__GLIBC__) || defined(__FreeBSD__) || defined(USE_MALLOC_USABLE_SIZE)
+#define ZMALLOC_BACKEND_HAS_SIZE 1
+#endif
+#endif
+
+/* Usable-size accounting where the backend can tell a block's size;
+ * prefix-header accounting otherwise, or when NO_MALLOC_USABLE_SIZE asks. */
+#if defined(ZMALLOC_BACKEND_HAS_SIZE) && !defined(NO_MALLOC_USABLE_SIZE)
+#define HAVE_MALLOC_SIZE 1
+#endif
+
+/* Allocation and free that bypass the thread cache, for moving a block out of
+ * a sparse slab, exist on jemalloc (in usable-size mode). HAVE_DEFRAG (the server's
+ * active defrag) also needs a per-pointer fragmentation hint: Redis's
+ * patched jemalloc provides one (JEMALLOC_FRAG_HINT). */
+#if defined(USE_JEMALLOC) && defined(HAVE_MALLOC_SIZE)
+#define ZMALLOC_HAVE_NO_TCACHE 1
+#endif
+#if defined(USE_JEMALLOC) && defined(JEMALLOC_FRAG_HINT)
+#define HAVE_DEFRAG 1
+#endif
+
+/* zlib exports a zcalloc of its own: the four core names are macros over
+ * prefixed symbols so a server linking both never sees a clash. */
+#define zmalloc zmalloc_malloc
+#define zcalloc zmalloc_calloc
+#define zrealloc zmalloc_realloc
+#define zfree zmalloc_free
+
+#if defined(__GNUC__)
+#define ZM_ATTR_MALLOC(...) __attribute__((malloc, alloc_size(__VA_ARGS__), noinline))
+#define ZM_ATTR_RESIZE(n) __attribute__((alloc_size(n), noinline))
+#else
+#define ZM_ATTR_MALLOC(...)
+#define ZM_ATTR_RESIZE(n)
+#endif
+
+/* Allocate; on failure call the OOM handler. */
+ZM_ATTR_MALLOC(1) void *zmalloc(size_t size);
+ZM_ATTR_MALLOC(1) void *zcalloc(size_t size);
+ZM_ATTR_MALLOC(1, 2) void *zcalloc_num(size_t num, size_t size);
+ZM_ATTR_RESIZE(2) void *zrealloc(void *ptr, size_t size);
+/* Allocate; on failure return NULL, count nothing, keep ptr intact. */
+ZM_ATTR_MALLOC(1) void *ztrymalloc(size_t size);
+ZM_ATTR_MALLOC(1) void *ztrycalloc(size_t size);
+ZM_ATTR_RESIZE(2) void *ztryrealloc(void *ptr, size_t size);
+/* Free; NULL is a no-op. */
+void zfree(void *ptr);
+/* Free a block whose zmalloc_size() (or returned usable size) the caller
+ * knows: skips the size look-up. Passing another size is undefined. */
+void zfree_with_size(void *ptr, size_t size);
+
+/* The _usable forms also report the bytes the caller may use. */
+void *zmalloc_usable(size_t size, size_t *usable);
+void *zcalloc_usable(size_t size, size_t *usable);
+void *zrealloc_usable(void *ptr, size_t size, size_t *usable);
+void *zrealloc_usable2(void *ptr, size_t size, size_t *usable, size_t *old_usable);
+void *ztrymalloc_usable(size_t size, size_t *usable);
+void *ztrycalloc_usable(size_t size, size_t *usable);
+void *ztryrealloc_usable(void *ptr, size_t size, size_t *usable);
+void *ztryrealloc_usable2(void *ptr, size_t size, size_t *usable, size_t *old_usable);
+void zfree_usable(void *ptr, size_t *usable);
+#if defined(__GNUC__)
+__attribute__((malloc))
+#endif
+char *zstrdup(const char *s);
+char *zstrdup_usable(const char *s, size_t *usable);
+
+/* zmalloc_size: what the block adds to zmalloc_used_memory().
+ * zmalloc_usable_size: the bytes the caller may use (smaller by the header in
+ * prefix mode, equal otherwise). */
+size_t zmalloc_size(void *ptr);
+size_t zmalloc_usable_size(void *ptr);
+/* Tells the compiler a block obtained with a smaller request may be used up
+ * to `size` (its usable size); returns ptr. */
+ZM_ATTR_RESIZE(2) void *extend_to_usable(void *ptr, size_t size);
+
+/* Bytes held through zmalloc by all threads, living and exited. */
+size_t zmalloc_used_memory(void);
+/* The highest zmalloc_used_memory() observed: sampled whenever it or the
+ * memory report is read, so poll it as a server's cron does. */
+size_t zmalloc_used_memory_peak(void);
+void zmalloc_set_oom_handler(void (*oom_handler)(size_t));
+/* Counter slots ever created: the most threads that were alive at once
+ * (exited threads' slots are reused). For diagnostics. */
+size_t zmalloc_thread_slots(void);
+
+/* Process and allocator figures. */
+size_t zmalloc_get_rss(void);
+int get_proc_stat_ll(int i, long long *res);
+size_t zmalloc_get_private_dirty(long pid);
+size_t zmalloc_get_smap_bytes_by_field(char *field, long pid);
+size_t zmalloc_get_memory_size(void);
+
+/* Allocator figures in bytes; returns 1 if the backend reported them, 0 if
+ * they are zeros. Any out-parameter may be NULL. Three forms are accepted:
+ *   (allocated, active, resident, retained, muzzy)                  Valkey 7
+ *   (allocated, active, resident, retained, muzzy, frag_smallbins)  Valkey 8
+ *   (refresh_stats, allocated, ..., frag_smallbins)                 Redis 7+ */
+int zmalloc_get_allocator_info_5(size_t *allocated, size_t *active, size_t *resident,
+                                 size_t *retained, size_t *muzzy);
+int zmalloc_get_allocator_info_6(size_t *allocated, size_t *active, size_t *resident,
+                                 size_t *retained, size_t *muzzy, size_t *frag_smallbins_bytes);
+int zmalloc_get_allocator_info_7(int refresh_stats, size_t *allocated, size_t *active,
+                                 size_t *resident, size_t *retained, size_t *muzzy,
+                                 size_t *frag_smallbins_bytes);
+#define ZM_ARGC_(_1, _2, _3, _4, _5, _6, _7, n, ...) n
+#define ZM_ARGC(...) ZM_ARGC_(__VA_ARGS__, 7, 6, 5, 4, 3, 2, 1, 0)
+#define ZM_CAT_(a, b) a##b
+#define ZM_CAT(a, b) ZM_CAT_(a, b)
+#define zmalloc_get_allocator_info(...)                                        \
+    ZM_CAT(zmalloc_get_allocator_info_, ZM_ARGC(__VA_ARGS__))(__VA_ARGS__)
+/* Per-arena figures where the backend has arenas (jemalloc); elsewhere the
+ * whole process's. */
+int zmalloc_get_allocator_info_by_arena(unsigned int arena, int refresh_stats, size_t *allocated,
+                                        size_t *active, size_t *resident,
+                                        size_t *frag_smallbins_bytes);
+size_t zmalloc_get_frag_smallbins(void);
+size_t zmalloc_get_frag_smallbins_by_arena(unsigned int arena);
+
+/* Return free memory to the OS now: jemalloc arena purge, tcmalloc
+ * ReleaseFreeMemory, mimalloc collect, balloc purge, glibc malloc_trim.
+ * Returns 0 on success, -1 if the backend could not. */
+int zmalloc_purge(void);
+int jemalloc_purge(void); /* the same, under Redis's name */
+void set_jemalloc_bg_thread(int enable);
+void zlibc_free(void *ptr);
+void zlibc_trim(void);
+/* Give the whole pages inside a block back to the OS without freeing it:
+ * their contents read as zeros afterwards (for a fork child done with it). */
+void zmadvise_dontneed(void *ptr);
+
+#ifdef ZMALLOC_HAVE_NO_TCACHE
+void *zmalloc_no_tcache(size_t size);
+void zfree_no_tcache(void *ptr);
+#endif
+#if defined(USE_JEMALLOC) && defined(HAVE_MALLOC_SIZE)
+void *zmalloc_with_flags(size_t size, int flags);
+void *zrealloc_with_flags(void *ptr, size_t size, int flags);
+void zfree_with_flags(void *ptr, int flags);
+#endif
+
+/* The figures of a server's INFO memory section, from one call. */
+#define ZMALLOC_REPORT_VERSION 1
+struct zmalloc_report {
+    unsigned version;           /* ZMALLOC_REPORT_VERSION */
+    const char *allocator;      /* ZMALLOC_LIB */
+    size_t used;                /* zmalloc_used_memory() */
+    size_t peak;                /* zmalloc_used_memory_peak() */
+    size_t rss;                 /* resident set size of the process */
+    int allocator_info;         /* 1: the allocator_* figures are the backend's */
+    size_t allocator_allocated; /* bytes in live blocks, the allocator's view */
+    size_t allocator_active;    /* bytes in pages holding live blocks */
+    size_t allocator_resident;  /* bytes the allocator keeps resident */
+    size_t allocator_retained;  /* address space returned to the OS, kept */
+    size_t allocator_muzzy;     /* lazily freed pages (MADV_FREE) */
+    size_t allocator_frag_smallbins; /* free bytes inside small-block slabs */
+    /* Each ratio comes with the bytes that make it differ from 1. */
+    double mem_fragmentation_ratio; /* rss / used */
+    long long mem_fragmentation_bytes;
+    double allocator_frag_ratio; /* (allocated + frag_smallbins) / allocated */
+    long long allocator_frag_bytes;
+    double allocator_rss_ratio; /* resident / active */
+    long long allocator_rss_bytes;
+    double rss_overhead_ratio; /* rss / allocator resident */
+    long long rss_overhead_bytes;
+    char verdict[256]; /* one line, like MEMORY DOCTOR's */
+};
+void zmalloc_get_memory_report(struct zmalloc_report *report);
+/* Writes the report as INFO-style "name:value" lines; returns the length it
+ * needed, like snprintf (output truncated if that is >= len). */
+size_t zmalloc_format_report(const struct zmalloc_report *report, char *buf, size_t len);
+
+#ifdef REDIS_TEST
+int zmalloc_test(int argc, char **argv, int flags);
+#endif
+
+#endif /* __ZMALLOC_H */
