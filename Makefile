@@ -73,7 +73,7 @@ LIBS := $(LIBS_$(MALLOC)) -lpthread
 
 LIB := $(B)/libzmalloc.a
 
-.PHONY: all lib test check check-backend bench demo deps install print-libs clean
+.PHONY: all lib test check check-backend bench bench-overhead demo deps install print-libs clean
 all: lib
 lib: $(LIB)
 
@@ -119,6 +119,10 @@ demo: check-backend $(B)/demo
 $(B)/bench_overhead: bench/overhead.c $(LIB)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
+bench-overhead: check-backend $(B)/bench_overhead
+	$(B)/bench_overhead $(BENCH_ARGS)
+
+# Every installed backend's overhead table, then the allocator suite.
 bench:
 	@bash bench/run.sh
 

@@ -33,17 +33,7 @@ void zlibc_free(void *ptr) { free(ptr); }
 
 #include "zmalloc.h"
 
-#if defined(USE_BALLOC)
-#include "backends/balloc.h"
-#elif defined(USE_JEMALLOC)
-#include "backends/jemalloc.h"
-#elif defined(USE_TCMALLOC)
-#include "backends/tcmalloc.h"
-#elif defined(USE_MIMALLOC)
-#include "backends/mimalloc.h"
-#else
-#include "backends/libc.h"
-#endif
+#include "backends/select.h"
 
 /* Defaults for what a server's own config.h may not define. */
 #ifndef CACHE_LINE_SIZE

@@ -30,10 +30,11 @@ static inline void *zb_calloc_usable(size_t size, size_t *usable) {
     if (ZB_LIKELY(p != NULL)) *usable = je_malloc_usable_size(p);
     return p;
 }
-/* One look-up: the sized free that follows skips jemalloc's own. */
+/* The plain free after the look-up: measured, jemalloc 5.3's sdallocx is
+ * slower than free (it checks the size it is given). */
 static inline size_t zb_free_usable(void *p) {
     size_t usable = je_malloc_usable_size(p);
-    je_sdallocx(p, usable, 0);
+    je_free(p);
     return usable;
 }
 

@@ -43,13 +43,13 @@ static inline size_t zb_free_usable(void *p) {
 static inline int zb_stats(int refresh, struct zb_stats *st) {
     (void)refresh;
     memset(st, 0, sizeof(*st));
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33)) &&     \
+    !defined(ZB_SANITIZER_HEAP)
     struct mallinfo2 mi = mallinfo2();
     st->allocated = mi.uordblks + mi.hblkhd;
     st->frag_smallbins = mi.fordblks - mi.keepcost;
     st->active = st->allocated + st->frag_smallbins;
     st->resident = mi.arena + mi.hblkhd;
-    /* A sanitizer's allocator stands in for glibc's and answers zeros. */
     return st->resident != 0;
 #else
     return 0;

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
 export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export MSAN_OPTIONS=allocator_may_return_null=1:halt_on_error=1
 export TSAN_OPTIONS=allocator_may_return_null=1:halt_on_error=1:second_deadlock_stack=1
 
 passed=0 failed=0
@@ -55,6 +56,7 @@ done
 run "jemalloc, prefix-header mode" check MALLOC=jemalloc ZMALLOC_PREFIX=yes
 run "ASan+UBSan (libc)" check SANITIZER=address
 run "ASan+UBSan (libc), prefix-header mode" check SANITIZER=address ZMALLOC_PREFIX=yes
+run "MSan (libc, clang)" check SANITIZER=memory
 run "TSan (libc)" check MALLOC=libc SANITIZER=thread
 
 echo

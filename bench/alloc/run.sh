@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# run.sh -- run every allocator workload under every allocator and compare.
+#
+#   bench/alloc/run.sh
+#   SCALE=0.2 bench/alloc/run.sh                    # less work (quick look)
+#   ALLOCATORS="glibc jemalloc balloc" bench/alloc/run.sh
+#   ALLOCATORS="jemalloc mine=/path/libfoo.so" ...  # NAME=PATH adds a library
+#
+# Environment:
+#   SCALE       work multiplier passed to every workload (default 1)
+#   ALLOCATORS  names to run (default: glibc jemalloc tcmalloc mimalloc balloc)
+#   WORKLOADS   workloads to run (default: all, in workloads.c's order)
+#   REPS        repetitions per run; each is a fresh process and the median
+#               by wall time is reported (default 3)
+#   BASE        allocator the ratios are taken against (default jemalloc;
+#               if it did not run, the first allocator that did)
+#
+# Builds build/bench/workloads with gcc -O2, swaps allocators in with
+# LD_PRELOAD (glibc: no preload), skips and names any allocator whose
+# library is not found, and writes, under bench/results/:
+#   alloc.txt   the tables printed here
+#   alloc.tsv   one row per (workload, allocator) with every measured field
+#   alloc.dat   the ratios to BASE, the chart's input
+#   alloc.png   time and peak-RSS ratios to BASE, one bar per allocator
+# A benchmark prints numbers; it passes or fails nothing.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SCALE=${SCALE:-1}
+REPS=${REPS:-3}
+ALLOCATORS=${ALLOCATORS:-"glibc jemalloc tcmalloc mimalloc balloc"}
+BASE=${BASE:-jemalloc}
+BIN=$ROOT/build/bench/workloads
+RESULTS=$ROOT/bench/results
+START=$SECONDS
+
+mkdir -p "$ROOT/build/bench" "$RESULTS" || exit 1
+gcc -O2 -Wall -Wextra -pthread -o "$BIN" "$ROOT/bench/alloc/workloads.c" || {
+    echo "run.sh: build of workloads.c failed" >&2
+    exit 1
+}
+WORKLOADS=${WORKLOADS:-$("$BIN" list | tr '\n' ' ')}
+
+# Prints the path of a shared library by soname: the multiarch directory
+# first, then the loader cache.
+find_soname() {
+    local dir
+    for dir in "/usr/lib/$(gcc -print-multiarch 2>/dev/null)" /usr/lib64 /usr/lib \
+        /usr/local/lib; do
+        if [ -e "$dir/$1" ]; then
+            echo "$dir/$1"
+            return 0
+        fi
+    done
+    /sbin/ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n { print $NF; exit }'
+}
+
+# Prints the library to preload for an allocator name ("" for glibc);
+# fails if it is not installed or built.
+allocator_lib() {
+    local path
+    case $1 in
+    glibc) return 0 ;;
+    jemalloc) path=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+        [ -e "$path" ] || path=$(find_soname libjemalloc.so.2) ;;
+    tcmalloc) path=$(find_soname libtcmalloc_minimal.so.4) ;;
+    mimalloc) path=$(find_soname libmimalloc.so.2) ;;
+    balloc) path=$ROOT/build/balloc/libballoc-malloc.so ;;
+    *=*) path=${1#*=} ;;
+    *) path= ;;
+    esac
+    [ -n "$path" ] && [ -e "$path" ] || return 1
+    echo "$path"
+}
+
+names=()
+libs=()
+skipped=()
+for spec in $ALLOCATORS; do
+    if lib=$(allocator_lib "$spec"); then
+        names+=("${spec%%=*}")
+        libs+=("$lib")
+    else
+        skipped+=("$spec")
+    fi
+done
+if [ ${#skipped[@]} -gt 0 ]; then
+    echo "skipped (library not found): ${skipped[*]}" >&2
+fi
+if [ ${#names[@]} -eq 0 ]; then
+    echo "run.sh: no allocator to run" >&2
+    exit 1
+fi
+
+# Workload-major order: the rows of one table run close together in time,
+# so drift in a shared machine's load spreads over tables, not rows.
+TSV=$RESULTS/alloc.tsv
+ERRS=$(mktemp)
+trap 'rm -f "$ERRS" "$ERRS.one"' EXIT
+printf 'workload\tallocator\twall_s\tcpu_s\tsys_s\tpeak_rss_kb\tns_per_op\trss_per_live\txfree\tstatus\n' >"$TSV"
+for wl in $WORKLOADS; do
+    for i in "${!names[@]}"; do
+        name=${names[$i]}
+        lib=${libs[$i]}
+        if line=$(LD_PRELOAD=$lib "$BIN" "$wl" "$SCALE" "$REPS" 2>"$ERRS.one"); then
+            declare -A f=()
+            for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' "$wl" "$name" "${f[wall_s]}" \
+                "${f[cpu_s]}" "${f[sys_s]}" "${f[peak_rss_kb]}" "${f[ns_per_op]}" \
+                "${f[rss_per_live]}" "${f[xfree]}" >>"$TSV"
+            printf '%-8s %-9s %8.3f s\n' "$wl" "$name" "${f[wall_s]}" >&2
+            unset f
+        else
+            msg=$(tr '\n' ' ' <"$ERRS.one" | cut -c1-120)
+            printf '%s\t%s\t-\t-\t-\t-\t-\t-\t-\tfailed\n' "$wl" "$name" >>"$TSV"
+            echo "$wl under $name: ${msg:-no message}" | tee -a "$ERRS" >&2
+        fi
+    done
+done
+
+base=$BASE
+if ! awk -F'\t' -v b="$base" '$2 == b && $10 == "ok" { found = 1 } END { exit !found }' "$TSV"; then
+    base=${names[0]}
+    echo "note: $BASE has no results; ratios are to $base" >&2
+fi
+
+# Tables (stdout of awk) and the chart's matrix (alloc.dat): rows are
+# workloads, columns allocators; block 0 holds time ratios, block 1 peak-RSS
+# ratios, "-" where a run failed.
+report() {
+    awk -F'\t' -v base="$base" -v allocs="${names[*]}" -v dat="$RESULTS/alloc.dat" '
+    function ratio(x, y) { return (x == "-" || y == "-" || y + 0 == 0) ? "-" : sprintf("%.2f", x / y) }
+    function per_op(ns) {
+        if (ns >= 1e6) return sprintf("%.2f ms", ns / 1e6)
+        if (ns >= 1e3) return sprintf("%.2f us", ns / 1e3)
+        return sprintf("%.1f ns", ns)
+    }
+    NR == 1 { next }
+    {
+        w = $1; a = $2
+        if (!(w in seen)) { seen[w] = 1; order[++nw] = w }
+        wall[w, a] = $3; cpu[w, a] = $4; sys[w, a] = $5; peak[w, a] = $6
+        nsop[w, a] = $7; rpl[w, a] = $8; xf[w, a] = $9; st[w, a] = $10
+    }
+    END {
+        na = split(allocs, al, " ")
+        desc["pairs"] = "malloc+free of 8..1024 B, one block live; op = pair"
+        desc["held64"] = "64 blocks of 256 B..1 KiB live, replaced in rotation; op = free+malloc"
+        desc["churn"] = "100k live blocks of 16 B..16 KiB, random replacement; op = malloc"
+        desc["larson2"] = "2 threads, blocks freed by the next thread, 40 thread generations; op = malloc"
+        desc["larson4"] = "4 threads, as larson2; op = malloc"
+        desc["realloc"] = "16 interleaved strings grown 16 B -> 1 MiB by 8..256 B appends; op = realloc"
+        desc["frag"] = "1M values of 16..128 B, free half, refill with 160..512 B; op = malloc"
+        desc["large"] = "5..25 MiB blocks allocated, every page written, freed; op = block"
+        for (i = 1; i <= nw; i++) {
+            w = order[i]
+            extra = w == "frag" ? "RSS/live" : w == "large" ? "sys s" : w ~ /^larson/ ? "xfree" : ""
+            printf "%s: %s\n", w, desc[w]
+            row = sprintf("%-10s %8s %10s %8s %13s %14s %13s %9s", "allocator", "time s", "per op",
+                "cpu s", "peak RSS MiB", "time/" base, "RSS/" base, extra)
+            sub(/ +$/, "", row)
+            print row
+            for (j = 1; j <= na; j++) {
+                a = al[j]
+                if (st[w, a] != "ok") { printf "%-10s   failed\n", a; continue }
+                x = w == "frag" ? rpl[w, a] : w == "large" ? sprintf("%.3f", sys[w, a]) : \
+                    w ~ /^larson/ ? xf[w, a] : ""
+                row = sprintf("%-10s %8.3f %10s %8.3f %13.1f %14s %13s %9s", a, wall[w, a],
+                    per_op(nsop[w, a]), cpu[w, a], peak[w, a] / 1024, ratio(wall[w, a], wall[w, base]),
+                    ratio(peak[w, a], peak[w, base]), x)
+                sub(/ +$/, "", row)
+                print row
+            }
+            printf "\n"
+        }
+        for (blk = 0; blk < 2; blk++) {
+            what = blk ? "peak RSS" : "time"
+            printf "# %s ratio to %s\nworkload", what, base > dat
+            for (j = 1; j <= na; j++) printf " %s", al[j] > dat
+            printf "\n" > dat
+            for (i = 1; i <= nw; i++) {
+                w = order[i]
+                printf "%s", w > dat
+                for (j = 1; j <= na; j++) {
+                    a = al[j]
+                    if (st[w, a] != "ok") { printf " -" > dat; continue }
+                    r = blk ? ratio(peak[w, a], peak[w, base]) : ratio(wall[w, a], wall[w, base])
+                    printf " %s", r > dat
+                }
+                printf "\n" > dat
+            }
+            printf "\n\n" > dat
+        }
+    }' "$TSV"
+}
+
+{
+    echo "Allocator comparison: bench/alloc/run.sh"
+    echo "date $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); kernel $(uname -r)"
+    echo "SCALE=$SCALE; time = median wall of REPS=$REPS runs, each a fresh process; peak RSS = largest VmHWM of them"
+    echo "ratios are to $base (lower is better); RSS/live = (RSS at end - RSS before fill) / bytes still held"
+    for i in "${!names[@]}"; do echo "  ${names[$i]}: ${libs[$i]:-(no preload)}"; done
+    [ ${#skipped[@]} -gt 0 ] && echo "skipped (library not found): ${skipped[*]}"
+    [ -s "$ERRS" ] && sed 's/^/failed: /' "$ERRS"
+    echo
+    report
+} | tee "$RESULTS/alloc.txt"
+
+if command -v gnuplot >/dev/null; then
+    ncols=$((${#names[@]} + 1))
+    # Power-of-two y range covering every ratio (at least 1/4..2), with one
+    # power to spare below so the shortest bar still shows, and one labelled
+    # tic per power of two.
+    read -r ylo yhi < <(awk '!/^#/ && !/^workload/ && NF > 1 {
+            for (i = 2; i <= NF; i++) if ($i != "-" && $i > 0) { if (!n++ || $i < lo) lo = $i; if ($i > hi) hi = $i }
+        } END {
+            l = -1; while (2 ^ l > lo && l > -12) l--
+            h = 1; while (2 ^ h < hi && h < 12) h++
+            print l - 1, h
+        }' "$RESULTS/alloc.dat")
+    ytics=
+    for ((e = ylo; e <= yhi; e++)); do
+        if [ "$e" -lt 0 ]; then label="1/$((1 << -e))"; else label=$((1 << e)); fi
+        ytics+="${ytics:+, }\"$label\" 2.0**($e)"
+    done
+    gnuplot <<EOF || echo "run.sh: gnuplot failed; no chart" >&2
+set terminal pngcairo size 1200,900 font "Sans,10"
+set output "$RESULTS/alloc.png"
+set datafile missing "-"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set logscale y 2
+set yrange [2.0**($ylo):2.0**($yhi)]
+set ytics ($ytics)
+set grid ytics
+set key outside right top
+set multiplot layout 2,1 title "Allocators relative to $base (log scale, lower is better; SCALE=$SCALE)"
+set title "time / $base"
+plot for [c=2:$ncols] "$RESULTS/alloc.dat" index 0 using c:xtic(1) title columnheader(c), 1 with lines lc rgb "black" notitle
+set title "peak RSS / $base"
+plot for [c=2:$ncols] "$RESULTS/alloc.dat" index 1 using c:xtic(1) title columnheader(c), 1 with lines lc rgb "black" notitle
+unset multiplot
+EOF
+else
+    echo "run.sh: gnuplot not installed; no chart" >&2
+fi
+echo "results: $RESULTS/alloc.txt alloc.tsv alloc.dat alloc.png; total $((SECONDS - START)) s" >&2

@@ -1,0 +1,168 @@
+/* bench/overhead.c -- what the accounting layer costs over its backend.
+ *
+ * Built once per backend. For each size it times, per allocate+free pair:
+ *   raw      the backend's own malloc and free
+ *   zmalloc  zmalloc and zfree (per-thread counters)
+ *   shared   the backend's malloc and free plus a usable-size look-up and one
+ *            shared atomic counter on each side: how Redis's zmalloc counts
+ * at 1 and 2 threads, each thread doing pairs one block at a time, and a
+ * second pattern holding 64 blocks and replacing them in rotation. Each cell
+ * is the best of several runs (the least disturbed by other work on the
+ * machine). Prints one table; bench/run.sh gathers the backends. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zmalloc.h"
+#include "backends/select.h"
+
+static void *volatile sink;
+static _Atomic size_t shared_used;
+
+enum variant { RAW, ZMALLOC, SHARED, NVARIANTS };
+static const char *variant_name[NVARIANTS] = {"raw", "zmalloc", "shared"};
+
+static inline void *v_alloc(enum variant v, size_t size) {
+    void *p;
+    switch (v) {
+    case RAW:
+        return zb_malloc(size);
+    case ZMALLOC:
+        return zmalloc(size);
+    default:
+        p = zb_malloc(size);
+        atomic_fetch_add_explicit(&shared_used, zb_usable_size(p), memory_order_relaxed);
+        return p;
+    }
+}
+
+static inline void v_free(enum variant v, void *p) {
+    switch (v) {
+    case RAW:
+        zb_free(p);
+        break;
+    case ZMALLOC:
+        zfree(p);
+        break;
+    default:
+        atomic_fetch_sub_explicit(&shared_used, zb_usable_size(p), memory_order_relaxed);
+        zb_free(p);
+    }
+}
+
+struct job {
+    enum variant v;
+    size_t size;
+    long iters;
+    int held; /* 0: one block at a time; else blocks held at once */
+    pthread_barrier_t *start;
+    double seconds;
+};
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void *run_job(void *arg) {
+    struct job *j = arg;
+    void *held[64] = {0};
+    pthread_barrier_wait(j->start);
+    double t0 = now();
+    if (!j->held) {
+        for (long i = 0; i < j->iters; i++) {
+            void *p = v_alloc(j->v, j->size);
+            sink = p;
+            v_free(j->v, p);
+        }
+    } else {
+        for (int k = 0; k < j->held; k++) held[k] = v_alloc(j->v, j->size + (size_t)k * 8);
+        for (long i = 0; i < j->iters; i++) {
+            int k = (int)(i & 63) % j->held;
+            v_free(j->v, held[k]);
+            held[k] = v_alloc(j->v, j->size + (size_t)k * 8);
+            sink = held[k];
+        }
+        for (int k = 0; k < j->held; k++) v_free(j->v, held[k]);
+    }
+    j->seconds = now() - t0;
+    return NULL;
+}
+
+/* Nanoseconds per pair per thread, best of `reps`. */
+static double measure(enum variant v, size_t size, int threads, int held, long iters, int reps) {
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        pthread_t tid[2];
+        struct job jobs[2];
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, (unsigned)threads);
+        for (int t = 0; t < threads; t++) {
+            jobs[t] = (struct job){v, size, iters, held, &start, 0};
+            pthread_create(&tid[t], NULL, run_job, &jobs[t]);
+        }
+        double worst = 0;
+        for (int t = 0; t < threads; t++) {
+            pthread_join(tid[t], NULL);
+            if (jobs[t].seconds > worst) worst = jobs[t].seconds;
+        }
+        pthread_barrier_destroy(&start);
+        double ns = worst * 1e9 / (double)iters;
+        if (ns < best) best = ns;
+    }
+    return best;
+}
+
+int main(int argc, char **argv) {
+    static const size_t sizes[] = {8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384, 65536};
+    double scale = argc > 1 ? atof(argv[1]) : 1.0;
+    int reps = argc > 2 ? atoi(argv[2]) : 5;
+    if (scale <= 0 || reps <= 0) {
+        fprintf(stderr, "usage: %s [scale > 0] [reps > 0]\n", argv[0]);
+        return 2;
+    }
+    printf("backend %s (%s accounting)\n", ZMALLOC_LIB,
+#ifdef HAVE_MALLOC_SIZE
+           "usable-size"
+#else
+           "prefix-header"
+#endif
+    );
+    printf("%-8s %-6s | %8s %8s %8s %8s | %8s %8s %8s | %6s %6s %6s\n", "pattern", "size", "raw",
+           "zmalloc", "shared", "over%", "raw2T", "zm2T", "sh2T", "rawx2", "zmx2", "shx2");
+    double worst_over = -1e9, worst_scale = 1e9;
+    for (int held = 0; held <= 64; held += 64) {
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            size_t size = sizes[i];
+            long iters = (long)(scale * (size >= 16384 ? 300000 : 1000000));
+            if (iters < 1000) iters = 1000;
+            double ns1[NVARIANTS], ns2[NVARIANTS];
+            for (int v = 0; v < NVARIANTS; v++) {
+                ns1[v] = measure((enum variant)v, size, 1, held, iters, reps);
+                ns2[v] = measure((enum variant)v, size, 2, held, iters, reps);
+            }
+            double over = (ns1[ZMALLOC] / ns1[RAW] - 1) * 100;
+            /* Two threads' pairs per second over one thread's. */
+            double x2[NVARIANTS];
+            for (int v = 0; v < NVARIANTS; v++) x2[v] = 2 * ns1[v] / ns2[v];
+            if (over > worst_over) worst_over = over;
+            if (x2[ZMALLOC] < worst_scale) worst_scale = x2[ZMALLOC];
+            printf("%-8s %-6zu | %8.2f %8.2f %8.2f %+7.1f%% | %8.2f %8.2f %8.2f | %6.2f %6.2f %6.2f\n",
+                   held ? "held64" : "pairs", size, ns1[RAW], ns1[ZMALLOC], ns1[SHARED], over,
+                   ns2[RAW], ns2[ZMALLOC], ns2[SHARED], x2[RAW], x2[ZMALLOC], x2[SHARED]);
+            fflush(stdout);
+        }
+    }
+    printf("summary %s: worst zmalloc overhead at 1 thread %+.1f%%, worst 2-thread scaling %.2fx\n",
+           ZMALLOC_LIB, worst_over, worst_scale);
+    (void)variant_name;
+    return 0;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make bench`: the accounting overhead on every installed backend, then the
+# cross-allocator suite (bench/alloc). Tables go to the screen and to
+# bench/results/. BENCH_SCALE (default 1) scales the work; BENCH_REPS
+# (default 5) sets the best-of count. A benchmark, not a test: nothing here
+# passes or fails on time.
+set -u
+cd "$(dirname "$0")/.."
+MAKE=${MAKE:-make}
+scale=${BENCH_SCALE:-1}
+reps=${BENCH_REPS:-5}
+mkdir -p bench/results
+out=bench/results/overhead.txt
+{
+    echo "# zmalloc overhead over each backend, ns per allocate+free pair"
+    echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, scale $scale, best of $reps"
+    echo "# raw: backend malloc+free; zmalloc: zmalloc+zfree; shared: backend calls plus a"
+    echo "# usable-size look-up and one shared atomic counter (how Redis's zmalloc counts)."
+    echo "# over%: zmalloc over raw at 1 thread; x2: pairs/s at 2 threads over 1 thread."
+} >"$out"
+for m in libc jemalloc tcmalloc mimalloc bundled; do
+    if ! $MAKE -s --no-print-directory check-backend MALLOC=$m >/dev/null 2>&1; then
+        echo "SKIPPED MALLOC=$m: $($MAKE -s --no-print-directory check-backend MALLOC=$m 2>&1 | tail -n 1)" | tee -a "$out"
+        continue
+    fi
+    if [ "$m" = bundled ] && [ ! -f deps/balloc/Makefile ]; then continue; fi
+    $MAKE -s --no-print-directory -j2 MALLOC=$m "build/$m/bench_overhead" >/dev/null || exit 1
+    echo | tee -a "$out"
+    "build/$m/bench_overhead" "$scale" "$reps" | tee -a "$out"
+done
+echo
+grep '^summary' "$out"
+echo "written: $out"
+if [ -x bench/alloc/run.sh ] && [ "${BENCH_ALLOC:-1}" = 1 ]; then
+    bash bench/alloc/run.sh
+fi
