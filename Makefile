@@ -1,16 +1,16 @@
-# zmalloc -- make [all|test|bench|demo|deps|install|print-libs|clean]
-#   MALLOC=libc|jemalloc|tcmalloc|tcmalloc_minimal|mimalloc|bundled
+# zmalloc -- make [all|test|bench|demo|balloc|deps|install|print-libs|clean]
+#   MALLOC=bundled|libc|jemalloc|tcmalloc|tcmalloc_minimal|mimalloc
 #   SANITIZER=address|undefined|memory|thread  (address = ASan + UBSan)
 #   ZMALLOC_PREFIX=yes   prefix-header accounting (for testing that mode)
 #   PREFIX=/usr/local    where `make install` puts things
 
-MALLOC ?= libc
+MALLOC ?= bundled
 SANITIZER ?=
 ZMALLOC_PREFIX ?= no
 PREFIX ?= /usr/local
 OPT ?= -O2
 
-MALLOCS := libc jemalloc tcmalloc tcmalloc_minimal mimalloc bundled
+MALLOCS := bundled libc jemalloc tcmalloc tcmalloc_minimal mimalloc
 SANITIZERS := address undefined memory thread
 DEB_PACKAGES := libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev gnuplot-nox
 
@@ -73,7 +73,7 @@ LIBS := $(LIBS_$(MALLOC)) -lpthread
 
 LIB := $(B)/libzmalloc.a
 
-.PHONY: all lib test check check-backend bench bench-overhead demo deps install print-libs clean
+.PHONY: all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan deps install print-libs clean
 all: lib
 lib: $(LIB)
 
@@ -87,11 +87,32 @@ $(B)/%.o: %.c $(B)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(LIB): $(B)/zmalloc.o
+ifeq ($(MALLOC),bundled)
+# balloc builds with its own Makefile into this configuration's directory,
+# with the same sanitizer, and its objects go into libzmalloc.a: one library
+# to link.
+BALLOC_BUILD := $(abspath $(B))/balloc
+BALLOC_LIB := $(BALLOC_BUILD)/libballoc.a
+$(BALLOC_LIB): FORCE
+	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_BUILD) CC=$(CC) \
+	  EXTRA_CFLAGS='$(SAN_FLAGS)' $(BALLOC_LIB)
+endif
+
+$(LIB): $(B)/zmalloc.o $(BALLOC_LIB)
 	rm -f $@
-	ar rcs $@ $^
+	printf 'CREATE $@\nADDMOD $(B)/zmalloc.o\n$(if $(BALLOC_LIB),ADDLIB $(BALLOC_LIB)\n)SAVE\nEND\n' | ar -M
 
 -include $(wildcard $(B)/*.d $(B)/*/*.d)
+
+# balloc on its own: build/balloc/libballoc.a, libballoc.so (prefixed API)
+# and libballoc-malloc.so (a drop-in malloc for LD_PRELOAD).
+BALLOC_ALONE := $(abspath build/balloc)
+balloc:
+	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_ALONE) CC=$(CC) all
+balloc-test:
+	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_ALONE) CC=$(CC) test
+balloc-test-asan:
+	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_ALONE) CC=$(CC) test-asan
 
 # Is the backend's library installed? Exit status says.
 check-backend:
@@ -139,6 +160,7 @@ print-libs:
 install: $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 zmalloc.h $(DESTDIR)$(PREFIX)/include/zmalloc.h
+	$(if $(filter bundled,$(MALLOC)),install -m 644 deps/balloc/include/balloc.h $(DESTDIR)$(PREFIX)/include/balloc.h)
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libzmalloc.a
 	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: zmalloc\nDescription: byte-counting memory layer (%s backend)\nVersion: 0.1.0\nCflags: -I$${includedir} %s\nLibs: -L$${libdir} -lzmalloc %s\n' \
 	  '$(PREFIX)' '$(MALLOC)' '$(filter -D%,$(DEFS))' '$(LIBS)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/zmalloc.pc

@@ -42,7 +42,14 @@ void zlibc_free(void *ptr) { free(ptr); }
 
 #define ZM_LIKELY(x) ZB_LIKELY(x)
 #define ZM_UNLIKELY(x) ZB_UNLIKELY(x)
+/* Thread-locals: an executable (PIE or not) gets the one-instruction
+ * local-exec access by default; a shared object would get a call per access,
+ * so ask for initial-exec there. */
+#if defined(__PIC__) && !defined(__PIE__)
 #define ZM_TLS __thread __attribute__((tls_model("initial-exec")))
+#else
+#define ZM_TLS __thread
+#endif
 
 /* Requests at or above this are refused: no allocator can satisfy them, and
  * refusing early keeps size + PREFIX_SIZE from overflowing. */
@@ -70,7 +77,7 @@ typedef struct zm_slot {
 } zm_slot;
 
 struct zm_slot_line {
-    alignas(CACHE_LINE_SIZE) zm_slot slot;
+    alignas(2 * CACHE_LINE_SIZE) zm_slot slot;
 };
 
 /* The first slots come from here, the rest one page each from mmap: the

@@ -29,7 +29,7 @@
 #define __str(s) #s
 
 #if defined(USE_BALLOC)
-#include "deps/balloc/include/balloc.h"
+#include "balloc.h" /* deps/balloc/include: put it on the include path */
 #define ZMALLOC_LIB ("balloc-" BALLOC_VERSION)
 #define ZMALLOC_BACKEND_HAS_SIZE 1
 

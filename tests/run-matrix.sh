@@ -48,6 +48,9 @@ run() {
     fi
 }
 
+run "balloc's own suite" balloc-test
+run "balloc under ASan+UBSan" balloc-test-asan
+run "bundled (balloc)" check MALLOC=bundled
 run "libc, usable-size mode" check MALLOC=libc
 run "libc, prefix-header mode" check MALLOC=libc ZMALLOC_PREFIX=yes
 for m in jemalloc tcmalloc tcmalloc_minimal mimalloc; do
@@ -58,6 +61,7 @@ run "ASan+UBSan (libc)" check SANITIZER=address
 run "ASan+UBSan (libc), prefix-header mode" check SANITIZER=address ZMALLOC_PREFIX=yes
 run "MSan (libc, clang)" check SANITIZER=memory
 run "TSan (libc)" check MALLOC=libc SANITIZER=thread
+run "TSan (bundled: balloc built with TSan too)" check MALLOC=bundled SANITIZER=thread
 
 echo
 if [ ${#skipped[@]} -gt 0 ]; then

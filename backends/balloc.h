@@ -1,0 +1,48 @@
+/* backends/balloc.h -- the bundled allocator (deps/balloc). Its allocation
+ * calls return the usable size and its free returns it, so zmalloc needs no
+ * table and no separate look-up on either side. */
+#ifndef ZMALLOC_BACKEND_BALLOC_H
+#define ZMALLOC_BACKEND_BALLOC_H
+
+#include "balloc.h"
+#include "common.h"
+
+static inline void *zb_malloc(size_t size) { return balloc_malloc(size); }
+static inline void *zb_calloc(size_t size) { return balloc_calloc(1, size); }
+static inline void *zb_realloc(void *p, size_t size) { return balloc_realloc(p, size); }
+static inline void zb_free(void *p) { balloc_free(p); }
+static inline void zb_free_sized(void *p, size_t size) { balloc_free_sized(p, size); }
+static inline size_t zb_usable_size(void *p) { return balloc_usable_size(p); }
+static inline size_t zb_good_size(size_t size) { return balloc_good_size(size); }
+static inline void *zb_malloc_usable(size_t size, size_t *usable) {
+    return balloc_malloc_usable(size, usable);
+}
+static inline void *zb_calloc_usable(size_t size, size_t *usable) {
+    return balloc_calloc_usable(1, size, usable);
+}
+static inline size_t zb_free_usable(void *p) { return balloc_free_usable(p); }
+
+static inline int zb_stats(int refresh, struct zb_stats *st) {
+    struct balloc_stats bs;
+    (void)refresh;
+    memset(st, 0, sizeof(*st));
+    if (balloc_get_stats(&bs) != 0) return 0;
+    st->allocated = bs.allocated;
+    st->active = bs.active;
+    st->resident = bs.resident;
+    st->retained = bs.retained;
+    st->frag_smallbins = bs.frag_smallbins;
+    return 1;
+}
+static inline int zb_stats_arena(unsigned arena, int refresh, struct zb_stats *st) {
+    (void)arena;
+    return zb_stats(refresh, st);
+}
+
+static inline int zb_purge(void) {
+    balloc_purge();
+    return 0;
+}
+static inline void zb_set_background_thread(int enable) { (void)enable; }
+
+#endif

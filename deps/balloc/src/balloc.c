@@ -1,0 +1,519 @@
+/* balloc.c — the public API: fast paths, start-up, fork handlers, and (when
+ * built with -DBALLOC_PRELOAD) the malloc/free/... exports of the drop-in
+ * library. Fast paths touch only the thread cache and the page map; all
+ * else is out of line. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "balloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "base.h"
+#include "huge.h"
+#include "sc.h"
+#include "tcache.h"
+#include "util.h"
+
+#define BALLOC_EXPORT __attribute__((visibility("default")))
+#define BALLOC_INLINE static inline __attribute__((always_inline))
+
+/* ---- start-up and fork ---------------------------------------------- */
+
+enum { BOOT_NONE = 0, BOOT_RUNNING = 1, BOOT_READY = 2 };
+static int balloc_boot_state;
+static pid_t balloc_boot_pid;   /* process in which the boot runs */
+static int balloc_atfork_done;
+static _Thread_local int balloc_booting __attribute__((tls_model("initial-exec")));
+
+static void balloc_prefork(void) {
+    tcache_prefork();
+    arena_prefork();
+    base_prefork();
+}
+static void balloc_postfork_parent(void) {
+    base_postfork_parent();
+    arena_postfork_parent();
+    tcache_postfork_parent();
+}
+static void balloc_postfork_child(void) {
+    base_postfork_child();
+    arena_postfork_child();
+    tcache_postfork_child();
+}
+
+static unsigned balloc_ncpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0)
+            return (unsigned)n;
+    }
+    return 1;
+}
+
+static BALLOC_COLD void balloc_boot(void) {
+    int expect = BOOT_NONE;
+    if (balloc_booting)
+        return;  /* pthread_atfork allocating during start-up: tables are ready */
+    if (!__atomic_compare_exchange_n(&balloc_boot_state, &expect, BOOT_RUNNING, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&balloc_boot_state, __ATOMIC_ACQUIRE) != BOOT_READY) {
+            /* A child forked while another thread was booting: that thread
+             * is not in this process, so boot again (steps are idempotent). */
+            if (__atomic_load_n(&balloc_boot_pid, __ATOMIC_ACQUIRE) != getpid()) {
+                __atomic_store_n(&balloc_boot_state, BOOT_NONE, __ATOMIC_RELEASE);
+                balloc_boot();
+                return;
+            }
+            sched_yield();
+        }
+        return;
+    }
+    __atomic_store_n(&balloc_boot_pid, getpid(), __ATOMIC_RELEASE);
+    /* Nothing before pthread_atfork may allocate: this thread would wait
+     * for itself. */
+    if (pages_os_page_size() != PAGE_SIZE_B)
+        util_fatal_ptr("unsupported page size", (void *)pages_os_page_size());
+    sc_init();
+    const char *pol = getenv("BALLOC_SLAB_POLICY");
+    if (pol && strcmp(pol, "lowest") == 0)
+        slab_policy = SLAB_POLICY_LOWEST;
+    arena_boot(4 * balloc_ncpus());
+    tcache_boot();
+    /* Registered before any other thread can take a lock, so a fork can
+     * never copy a held lock without running our handlers. It may allocate
+     * (glibc keeps handlers in a growable array): balloc_booting lets this
+     * thread through. */
+    if (!balloc_atfork_done) {
+        balloc_atfork_done = 1;
+        balloc_booting = 1;
+        pthread_atfork(balloc_prefork, balloc_postfork_parent, balloc_postfork_child);
+        balloc_booting = 0;
+    }
+    __atomic_store_n(&balloc_boot_state, BOOT_READY, __ATOMIC_RELEASE);
+}
+
+BALLOC_INLINE void balloc_ensure_boot(void) {
+    if (BALLOC_UNLIKELY(__atomic_load_n(&balloc_boot_state, __ATOMIC_ACQUIRE) != BOOT_READY))
+        balloc_boot();
+}
+
+static void *balloc_oom(size_t *usable) {
+    if (usable)
+        *usable = 0;
+    errno = ENOMEM;
+    return NULL;
+}
+
+static inline size_t balloc_page_round(size_t size) { return (size + PAGE_MASK_B) & ~PAGE_MASK_B; }
+
+/* ---- allocation --------------------------------------------------------- */
+
+static void *balloc_alloc_uncached(struct tcache *tc, unsigned cls) {
+    struct arena *a = tcache_arena(tc);
+    if (a == NULL)
+        return NULL;
+    if (cls < SC_NSMALL) {
+        void *p = NULL;
+        return arena_fill_small(a, cls, &p, 1) ? p : NULL;
+    }
+    bool zeroed;
+    return arena_alloc_large(a, cls, 0, &zeroed);
+}
+
+static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
+    if (size >= PTRDIFF_MAX)
+        return balloc_oom(usable);
+    balloc_ensure_boot();
+    struct tcache *tc = &tcache_tls;
+    void *p;
+    if (size <= SC_LARGE_MAX) {
+        unsigned cls = sc_index(size);
+        if (cls < SC_NTCACHE) {
+            if (tc->state == TCACHE_NONE)
+                tcache_init(tc);
+            if (tc->state == TCACHE_ACTIVE) {
+                struct tbin *b = &tc->bins[cls];
+                p = b->n ? b->stack[--b->n] : tcache_alloc_refill(tc, cls);
+            } else {
+                p = balloc_alloc_uncached(tc, cls);
+            }
+        } else {
+            p = balloc_alloc_uncached(tc, cls);
+        }
+        if (p == NULL)
+            return balloc_oom(usable);
+        if (usable)
+            *usable = sc_size[cls];
+        return p;
+    }
+    p = huge_alloc(size, 0);
+    if (p == NULL)
+        return balloc_oom(usable);
+    if (usable)
+        *usable = balloc_page_round(size);
+    return p;
+}
+
+BALLOC_INLINE void *balloc_malloc_inline(size_t size, size_t *usable) {
+    if (BALLOC_LIKELY(size <= SC_LOOKUP_MAX)) {
+        unsigned cls = sc_lookup[(size + SC_QUANTUM - 1) >> 3];
+        struct tbin *b = &tcache_tls.bins[cls];
+        uint32_t n = b->n;
+        if (BALLOC_LIKELY(n != 0)) {
+            b->n = n - 1;
+            if (usable)
+                *usable = sc_size[cls];
+            return b->stack[n - 1];
+        }
+    }
+    return balloc_malloc_slow(size, usable);
+}
+
+BALLOC_EXPORT void *balloc_malloc(size_t size) { return balloc_malloc_inline(size, NULL); }
+
+BALLOC_EXPORT void *balloc_malloc_usable(size_t size, size_t *usable) {
+    size_t u;
+    void *p = balloc_malloc_inline(size, &u);
+    if (usable)
+        *usable = u;
+    return p;
+}
+
+/* ---- free --------------------------------------------------------------- */
+
+/* Usable size of a live block; aborts with "<what> of 0x..." if p is not one. */
+static size_t balloc_lookup_usable(const void *p, const char *what) {
+    uintptr_t a = (uintptr_t)p;
+    unsigned kind = chunk_kind_of(a);
+    if (kind == CHUNK_KIND_ARENA) {
+        struct chunk *c = chunk_of(a);
+        struct run *r = chunk_run_of(c, a);
+        if (r == NULL)
+            util_fatal_ptr(strcmp(what, "invalid free") ? what : chunk_misuse_of(c, a), p);
+        if (r->kind == RUN_LARGE ? (const char *)p != r->base : slab_region_index(r, p) < 0)
+            util_fatal_ptr(what, p);
+        return sc_size[r->cls];
+    }
+    struct huge_hdr *h = huge_hdr_of(p);
+    if (h == NULL)
+        util_fatal_ptr(what, p);
+    return h->usable;
+}
+
+static BALLOC_COLD size_t balloc_free_slow(void *p) {
+    if (p == NULL)
+        return 0;
+    uintptr_t a = (uintptr_t)p;
+    unsigned kind = chunk_kind_of(a);
+    if (kind == CHUNK_KIND_ARENA) {
+        size_t usable = balloc_lookup_usable(p, "invalid free");
+        unsigned cls = chunk_of(a)->pmap[chunk_page_of(a)].cls;
+        struct tcache *tc = &tcache_tls;
+        if (cls < SC_NTCACHE && tc->state == TCACHE_ACTIVE) {
+            struct tbin *b = &tc->bins[cls];
+            if (b->n < b->cap)
+                b->stack[b->n++] = p;
+            else
+                tcache_free_flush(tc, cls, p);
+        } else {
+            arena_free(p);
+        }
+        return usable;
+    }
+    struct huge_hdr *h = huge_hdr_of(p);
+    if (h == NULL)
+        util_fatal_ptr("invalid free", p);
+    size_t usable = h->usable;
+    huge_free(h);
+    return usable;
+}
+
+BALLOC_INLINE size_t balloc_free_inline(void *p) {
+    uintptr_t a = (uintptr_t)p;
+    if (BALLOC_LIKELY(chunk_kind_of(a) == CHUNK_KIND_ARENA)) {
+        struct pmap_ent e = chunk_of(a)->pmap[chunk_page_of(a)];
+        unsigned cls = e.cls;
+        if (BALLOC_LIKELY(cls < SC_NTCACHE)) {
+            uint64_t off = (a & PAGE_MASK_B) + ((uint64_t)e.pgoff << PAGE_LG);
+            uint64_t m = sc_div_magic[cls];
+            struct tbin *b = &tcache_tls.bins[cls];
+            uint32_t n = b->n;
+            if (BALLOC_LIKELY(off * m <= m - 1 && n < b->cap)) {
+                b->stack[n] = p;
+                b->n = n + 1;
+                return sc_size[cls];
+            }
+        }
+    }
+    return balloc_free_slow(p);
+}
+
+BALLOC_EXPORT void balloc_free(void *p) { (void)balloc_free_inline(p); }
+
+BALLOC_EXPORT size_t balloc_free_usable(void *p) { return balloc_free_inline(p); }
+
+BALLOC_EXPORT void balloc_free_sized(void *p, size_t size) {
+#ifndef BALLOC_DEBUG
+    if (BALLOC_LIKELY(size <= SC_LOOKUP_MAX && p != NULL)) {
+        unsigned cls = sc_lookup[(size + SC_QUANTUM - 1) >> 3];
+        struct tbin *b = &tcache_tls.bins[cls];
+        uint32_t n = b->n;
+        if (BALLOC_LIKELY(n < b->cap)) {
+            b->stack[n] = p;
+            b->n = n + 1;
+            return;
+        }
+    }
+#else
+    if (p && balloc_good_size(size) != balloc_usable_size(p))
+        util_fatal_ptr("sized free with a wrong size", p);
+#endif
+    (void)balloc_free_inline(p);
+}
+
+/* ---- sizes -------------------------------------------------------------- */
+
+BALLOC_EXPORT size_t balloc_usable_size(const void *p) {
+    if (p == NULL)
+        return 0;
+    return balloc_lookup_usable(p, "invalid pointer");
+}
+
+BALLOC_EXPORT size_t balloc_good_size(size_t size) {
+    if (size >= PTRDIFF_MAX)
+        return 0;
+    balloc_ensure_boot();
+    if (size <= SC_LARGE_MAX)
+        return sc_size[sc_index(size)];
+    return balloc_page_round(size);
+}
+
+/* ---- calloc / realloc --------------------------------------------------- */
+
+BALLOC_EXPORT void *balloc_calloc_usable(size_t n, size_t size, size_t *usable) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total) || total >= PTRDIFF_MAX)
+        return balloc_oom(usable);
+    if (total <= SC_LOOKUP_MAX) {
+        size_t u;
+        void *p = balloc_malloc_inline(total, &u);
+        if (p)
+            memset(p, 0, total);
+        if (usable)
+            *usable = u;
+        return p;
+    }
+    balloc_ensure_boot();
+    if (total <= SC_LARGE_MAX) {
+        unsigned cls = sc_index(total);
+        struct arena *a = tcache_arena(&tcache_tls);
+        bool zeroed = false;
+        void *p = a ? arena_alloc_large(a, cls, 0, &zeroed) : NULL;
+        if (p == NULL)
+            return balloc_oom(usable);
+        if (!zeroed)
+            memset(p, 0, total);
+        if (usable)
+            *usable = sc_size[cls];
+        return p;
+    }
+    void *p = huge_alloc(total, 0);
+    if (p == NULL)
+        return balloc_oom(usable);
+    if (usable)
+        *usable = balloc_page_round(total);
+    return p;
+}
+
+BALLOC_EXPORT void *balloc_calloc(size_t n, size_t size) { return balloc_calloc_usable(n, size, NULL); }
+
+BALLOC_EXPORT size_t balloc_resize_in_place(void *p, size_t size) {
+    if (p == NULL)
+        return 0;
+    size_t old = balloc_lookup_usable(p, "invalid resize");
+    if (size >= PTRDIFF_MAX)
+        return old;
+    size_t want = balloc_good_size(size);
+    if (want == old)
+        return old;
+    uintptr_t a = (uintptr_t)p;
+    if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
+        struct run *r = chunk_run_of(chunk_of(a), a);
+        if (r->kind == RUN_LARGE && size > SC_SMALL_MAX && size <= SC_LARGE_MAX) {
+            unsigned cls = sc_index(size);
+            if (!arena_resize_large(p, cls))
+                return sc_size[cls];
+        }
+        return old;
+    }
+    struct huge_hdr *h = huge_hdr_of(p);
+    if (size > SC_LARGE_MAX && !huge_resize(h, size))
+        return h->usable;
+    return old;
+}
+
+BALLOC_EXPORT void *balloc_realloc_usable(void *p, size_t size, size_t *usable) {
+    if (p == NULL)
+        return balloc_malloc_usable(size, usable);
+    if (size == 0) {
+        balloc_free(p);
+        if (usable)
+            *usable = 0;
+        return NULL;
+    }
+    if (size >= PTRDIFF_MAX)
+        return balloc_oom(usable);
+    size_t old = balloc_lookup_usable(p, "invalid realloc");
+    size_t want = balloc_good_size(size);
+    if (want == old || (old > SC_SMALL_MAX && balloc_resize_in_place(p, size) == want)) {
+        if (usable)
+            *usable = want;
+        return p;
+    }
+    size_t u;
+    void *q = balloc_malloc_usable(size, &u);
+    if (q == NULL)
+        return balloc_oom(usable);
+    memcpy(q, p, old < size ? old : size);
+    balloc_free(p);
+    if (usable)
+        *usable = u;
+    return q;
+}
+
+BALLOC_EXPORT void *balloc_realloc(void *p, size_t size) { return balloc_realloc_usable(p, size, NULL); }
+
+/* ---- aligned ------------------------------------------------------------ */
+
+BALLOC_EXPORT void *balloc_aligned_alloc(size_t align, size_t size) {
+    if (align == 0 || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (size >= PTRDIFF_MAX || align >= PTRDIFF_MAX)
+        return balloc_oom(NULL);
+    if (align <= SC_QUANTUM)
+        return balloc_malloc(size);
+    if (align <= PAGE_SIZE_B) {
+        /* Classes that are multiples of align hold aligned regions: slabs
+         * start on pages and regions sit at multiples of the class size. */
+        size_t s = ((size ? size : 1) + align - 1) & ~(align - 1);
+        if (s <= SC_LARGE_MAX)
+            return balloc_malloc(s);
+    }
+    balloc_ensure_boot();
+    if (size <= SC_LARGE_MAX) {
+        unsigned cls = sc_index(size < SC_LARGE_MIN ? SC_LARGE_MIN : size);
+        struct arena *a = tcache_arena(&tcache_tls);
+        bool zeroed;
+        void *p = a ? arena_alloc_large(a, cls, align, &zeroed) : NULL;
+        if (p)
+            return p;
+    }
+    void *p = huge_alloc(size, align);
+    return p ? p : balloc_oom(NULL);
+}
+
+BALLOC_EXPORT int balloc_posix_memalign(void **out, size_t align, size_t size) {
+    if (align < sizeof(void *) || (align & (align - 1)))
+        return EINVAL;
+    int saved = errno;
+    void *p = balloc_aligned_alloc(align, size);
+    if (p == NULL) {
+        errno = saved;
+        return ENOMEM;
+    }
+    *out = p;
+    return 0;
+}
+
+/* ---- maintenance and stats ---------------------------------------------- */
+
+BALLOC_EXPORT void balloc_purge(void) {
+    balloc_ensure_boot();
+    arena_purge_all();
+}
+
+BALLOC_EXPORT void balloc_thread_flush(void) { tcache_flush_all(&tcache_tls); }
+
+BALLOC_EXPORT int balloc_get_stats(struct balloc_stats *st) {
+    if (st == NULL)
+        return -1;
+    balloc_ensure_boot();
+    struct arena_stats as;
+    unsigned nthreads;
+    tcache_registry_lock();
+    size_t cached = tcache_cached_bytes_locked(&nthreads);
+    arena_stats_read(&as);
+    tcache_registry_unlock();
+    size_t hall, hmap, hmeta;
+    huge_stats(&hall, &hmap, &hmeta);
+    size_t bmap = base_mapped();
+    memset(st, 0, sizeof(*st));
+    st->version = BALLOC_STATS_VERSION;
+    st->allocated = as.allocated - cached + hall;
+    st->active = as.active + hall;
+    st->metadata = as.metadata + hmeta + bmap;
+    st->dirty = as.dirty;
+    st->resident = st->active + as.dirty + st->metadata;
+    st->mapped = as.mapped + hmap + bmap;
+    st->retained = as.retained;
+    st->frag_smallbins = as.frag_smallbins;
+    st->huge_allocated = hall;
+    st->narenas = arena_count();
+    st->nthreads = nthreads;
+    return 0;
+}
+
+/* ---- drop-in exports ---------------------------------------------------- */
+
+#ifdef BALLOC_PRELOAD
+#include <malloc.h>
+
+#define BALLOC_ALIAS(target) __attribute__((alias(#target), visibility("default")))
+
+void *malloc(size_t size) BALLOC_ALIAS(balloc_malloc);
+void free(void *p) BALLOC_ALIAS(balloc_free);
+void *calloc(size_t n, size_t size) BALLOC_ALIAS(balloc_calloc);
+void *realloc(void *p, size_t size) BALLOC_ALIAS(balloc_realloc);
+int posix_memalign(void **out, size_t align, size_t size) BALLOC_ALIAS(balloc_posix_memalign);
+void *aligned_alloc(size_t align, size_t size) BALLOC_ALIAS(balloc_aligned_alloc);
+
+BALLOC_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total))
+        return balloc_oom(NULL);
+    return balloc_realloc(p, total);
+}
+
+BALLOC_EXPORT void *memalign(size_t align, size_t size) {
+    if (align & (align - 1)) {  /* like glibc: round up to a power of two */
+        size_t a = 1;
+        while (a < align && a)
+            a <<= 1;
+        if (a == 0)
+            return balloc_oom(NULL);
+        align = a;
+    }
+    return balloc_aligned_alloc(align ? align : 1, size);
+}
+
+BALLOC_EXPORT void *valloc(size_t size) { return balloc_aligned_alloc(PAGE_SIZE_B, size); }
+
+BALLOC_EXPORT void *pvalloc(size_t size) {
+    size_t s = balloc_page_round(size ? size : 1);
+    if (s < size)
+        return balloc_oom(NULL);
+    return balloc_aligned_alloc(PAGE_SIZE_B, s);
+}
+
+BALLOC_EXPORT size_t malloc_usable_size(void *p) { return balloc_usable_size(p); }
+#endif

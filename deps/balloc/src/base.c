@@ -1,0 +1,83 @@
+#include "base.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pages.h"
+
+#define BASE_MIN_LG 6
+#define BASE_BLOCK ((size_t)1 << 20)
+#define BASE_NLISTS 40
+
+struct base_free_node {
+    struct base_free_node *next;
+};
+
+static pthread_mutex_t base_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct base_free_node *base_lists[BASE_NLISTS];  /* by lg size */
+static char *base_bump, *base_end;                       /* current block */
+static size_t base_mapped_bytes;
+
+static unsigned base_lg(size_t size) {
+    if (size <= ((size_t)1 << BASE_MIN_LG))
+        return BASE_MIN_LG;
+    return 64u - (unsigned)__builtin_clzll((unsigned long long)(size - 1));
+}
+
+void *base_alloc(size_t size) {
+    unsigned lg = base_lg(size);
+    size_t sz = (size_t)1 << lg;
+    void *p = NULL;
+    pthread_mutex_lock(&base_lock);
+    if (base_lists[lg]) {
+        struct base_free_node *n = base_lists[lg];
+        base_lists[lg] = n->next;
+        p = n;
+        memset(p, 0, sz);
+    } else if (sz >= BASE_BLOCK / 4) {
+        p = pages_map(sz);  /* fresh pages are zero */
+        if (p)
+            base_mapped_bytes += sz;
+    } else {
+        if ((size_t)(base_end - base_bump) < sz) {
+            char *blk = pages_map(BASE_BLOCK);
+            if (blk) {
+                base_mapped_bytes += BASE_BLOCK;
+                base_bump = blk;
+                base_end = blk + BASE_BLOCK;
+            }
+        }
+        if ((size_t)(base_end - base_bump) >= sz) {
+            uintptr_t a = ((uintptr_t)base_bump + 63u) & ~(uintptr_t)63u;
+            if (a + sz <= (uintptr_t)base_end) {
+                p = (void *)a;
+                base_bump = (char *)a + sz;
+            }
+        }
+    }
+    pthread_mutex_unlock(&base_lock);
+    return p;
+}
+
+void base_free(void *p, size_t size) {
+    if (p == NULL)
+        return;
+    unsigned lg = base_lg(size);
+    struct base_free_node *n = p;
+    pthread_mutex_lock(&base_lock);
+    n->next = base_lists[lg];
+    base_lists[lg] = n;
+    pthread_mutex_unlock(&base_lock);
+}
+
+size_t base_mapped(void) {
+    pthread_mutex_lock(&base_lock);
+    size_t m = base_mapped_bytes;
+    pthread_mutex_unlock(&base_lock);
+    return m;
+}
+
+void base_prefork(void) { pthread_mutex_lock(&base_lock); }
+void base_postfork_parent(void) { pthread_mutex_unlock(&base_lock); }
+void base_postfork_child(void) { pthread_mutex_init(&base_lock, NULL); }

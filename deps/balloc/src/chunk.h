@@ -1,0 +1,125 @@
+/* chunk — the page map: from any pointer to its run's metadata in O(1).
+ *
+ * Arena memory comes from the OS in 4 MiB chunks aligned to 4 MiB. The first
+ * CHUNK_HDR_PAGES pages of a chunk hold its header (struct chunk): one pmap
+ * entry per page (class + offset from the run's head page) and one metadata
+ * pointer per page. User blocks never share a page with the header, and run
+ * metadata (struct run) lives in base memory, apart from user blocks.
+ *
+ * chunk_map has one byte per 4 MiB of the 47-bit address space (32 MiB of
+ * zero-filled bss, touched only where balloc has chunks) saying whether the
+ * chunk is ours and what it is, so a foreign pointer is detected with one
+ * load. Huge mappings mark only the chunk holding their user pointer.
+ *
+ * Error convention: lookups return NULL / CHUNK_KIND_NONE for foreign memory.
+ */
+#ifndef BALLOC_CHUNK_H
+#define BALLOC_CHUNK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pages.h"
+
+#define CHUNK_LG 22
+#define CHUNK_SIZE ((size_t)1 << CHUNK_LG)
+#define CHUNK_MASK (CHUNK_SIZE - 1)
+#define CHUNK_PAGES (CHUNK_SIZE >> PAGE_LG)
+#define CHUNK_ADDR_BITS 47
+#define CHUNK_MAP_LEN ((size_t)1 << (CHUNK_ADDR_BITS - CHUNK_LG))
+
+enum chunk_kind {
+    CHUNK_KIND_NONE = 0,       /* not balloc's */
+    CHUNK_KIND_ARENA = 1,      /* arena chunk, header at its base */
+    CHUNK_KIND_HUGE = 2,       /* huge block; header at the chunk's base */
+    CHUNK_KIND_HUGE_PREV = 3,  /* huge block; header in the page before the chunk */
+};
+
+#define PMAP_CLS_FREE 0xFEu   /* page of a free run */
+#define PMAP_CLS_NONE 0xFFu   /* header page */
+
+/* One page: cls is the size class of the run it belongs to (or a PMAP_CLS_*
+ * marker); pgoff is the page's distance from the run's head page. */
+struct pmap_ent {
+    uint8_t cls;
+    uint8_t unused;
+    uint16_t pgoff;
+};
+
+enum run_kind { RUN_FREE = 0, RUN_SLAB = 1, RUN_LARGE = 2 };
+
+struct arena;
+
+/* A run of pages inside one chunk.
+ * Invariants: base is page-aligned and [base, base + npages pages) lies in
+ * the chunk's usable pages. RUN_FREE: linked in its arena's extent set by
+ * npages, pages marked PMAP_CLS_FREE, chunk->meta[head] and [tail] point here;
+ * clean means every page is known zero and not resident (fresh or purged).
+ * RUN_SLAB / RUN_LARGE: every page's pmap has cls and pgoff, chunk->meta[head]
+ * points here. RUN_SLAB: nregs regions of sc_size[cls], bit i of bitmap set
+ * iff region i is free, nfree = number of set bits; heap_idx is its slot in
+ * the bin's heap of non-full slabs (RUN_HEAP_NONE if not there). */
+struct run {
+    char *base;
+    uint32_t npages;
+    uint8_t kind;
+    uint8_t cls;
+    uint8_t clean;
+    uint8_t pad;
+    struct run *prev, *next;
+    uint32_t heap_idx;
+    uint16_t nfree, nregs;
+    uint64_t bitmap[8];
+};
+#define RUN_HEAP_NONE UINT32_MAX
+
+struct chunk {
+    struct pmap_ent pmap[CHUNK_PAGES];
+    struct run *meta[CHUNK_PAGES];
+    struct arena *arena;
+    struct chunk *next;        /* the arena's chunks */
+};
+
+#define CHUNK_HDR_PAGES ((sizeof(struct chunk) + PAGE_SIZE_B - 1) >> PAGE_LG)
+#define CHUNK_USABLE_PAGES (CHUNK_PAGES - CHUNK_HDR_PAGES)
+
+extern uint8_t chunk_map[CHUNK_MAP_LEN];
+
+static inline unsigned chunk_kind_of(uintptr_t a) {
+    if (a >> CHUNK_ADDR_BITS)
+        return CHUNK_KIND_NONE;
+    return chunk_map[a >> CHUNK_LG];
+}
+static inline struct chunk *chunk_of(uintptr_t a) { return (struct chunk *)(a & ~(uintptr_t)CHUNK_MASK); }
+static inline unsigned chunk_page_of(uintptr_t a) { return (unsigned)((a >> PAGE_LG) & (CHUNK_PAGES - 1)); }
+static inline unsigned chunk_page_index(const struct chunk *c, const void *p) {
+    return (unsigned)(((uintptr_t)p - (uintptr_t)c) >> PAGE_LG);
+}
+
+/* The in-use run holding address a of an arena chunk, or NULL if the page is
+ * free or a header page. */
+static inline struct run *chunk_run_of(struct chunk *c, uintptr_t a) {
+    unsigned pg = chunk_page_of(a);
+    struct pmap_ent e = c->pmap[pg];
+    if (e.cls >= PMAP_CLS_FREE)
+        return NULL;
+    return c->meta[pg - e.pgoff];
+}
+
+/* Message for a pointer whose page holds no in-use run: a page of a free run
+ * was handed out before (a double free, most likely); a header page never. */
+static inline const char *chunk_misuse_of(const struct chunk *c, uintptr_t a) {
+    return c->pmap[chunk_page_of(a)].cls == PMAP_CLS_FREE ? "double free" : "invalid free";
+}
+
+void chunk_register(uintptr_t chunk_base, unsigned kind);
+void chunk_unregister(uintptr_t chunk_base);
+/* Map and initialise a new arena chunk (all usable pages free); NULL on OOM. */
+struct chunk *chunk_new(struct arena *owner);
+/* Write the pmap of an in-use run's pages and its head meta pointer. */
+void chunk_mark_run(struct run *r);
+/* Mark a free run's pages free and set its head/tail meta pointers. */
+void chunk_mark_free(struct run *r);
+
+#endif

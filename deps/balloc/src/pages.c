@@ -1,0 +1,71 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "pages.h"
+
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static long pages_fail_budget = -1;  /* < 0: never fail */
+
+static bool pages_should_fail(void) {
+    long b = __atomic_load_n(&pages_fail_budget, __ATOMIC_RELAXED);
+    if (b < 0)
+        return false;
+    if (b == 0)
+        return true;
+    __atomic_fetch_sub(&pages_fail_budget, 1, __ATOMIC_RELAXED);
+    return false;
+}
+
+void pages_fail_after(long n) { __atomic_store_n(&pages_fail_budget, n, __ATOMIC_RELAXED); }
+
+size_t pages_os_page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
+
+void *pages_map(size_t size) {
+    if (pages_should_fail())
+        return NULL;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void *pages_map_aligned(size_t size, size_t align) {
+    if (align <= PAGE_SIZE_B)
+        return pages_map(size);
+    if (size + align < size)
+        return NULL;
+    /* Try the exact size first: the kernel often hands out aligned space
+     * next to the previous mapping. Otherwise over-map and trim. */
+    void *p = pages_map(size);
+    if (p == NULL)
+        return NULL;
+    if (((uintptr_t)p & (align - 1)) == 0)
+        return p;
+    pages_unmap(p, size);
+    char *raw = pages_map(size + align);
+    if (raw == NULL)
+        return NULL;
+    uintptr_t a = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+    size_t lead = a - (uintptr_t)raw, trail = align - lead;
+    if (lead)
+        munmap(raw, lead);
+    if (trail)
+        munmap((char *)a + size, trail);
+    return (void *)a;
+}
+
+void pages_unmap(void *p, size_t size) { munmap(p, size); }
+
+bool pages_purge(void *p, size_t size) { return madvise(p, size, MADV_DONTNEED) != 0; }
+
+bool pages_resize_inplace(void *p, size_t old_size, size_t new_size) {
+    if (new_size < old_size) {
+        munmap((char *)p + new_size, old_size - new_size);
+        return false;
+    }
+    if (pages_should_fail())
+        return true;
+    void *q = mremap(p, old_size, new_size, 0);
+    return q == MAP_FAILED;
+}

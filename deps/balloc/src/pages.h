@@ -1,0 +1,29 @@
+/* pages — every OS call balloc makes (mmap, munmap, madvise, mremap).
+ *
+ * Error convention: mapping functions return NULL on failure; the others
+ * return true on error. Tests inject failures with pages_fail_after().
+ */
+#ifndef BALLOC_PAGES_H
+#define BALLOC_PAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PAGE_LG 12
+#define PAGE_SIZE_B ((size_t)1 << PAGE_LG)
+#define PAGE_MASK_B (PAGE_SIZE_B - 1)
+
+void *pages_map(size_t size);
+/* size and align are page multiples; align a power of two. */
+void *pages_map_aligned(size_t size, size_t align);
+void pages_unmap(void *p, size_t size);
+/* Give the pages back (MADV_DONTNEED); they read as zero afterwards. */
+bool pages_purge(void *p, size_t size);
+/* Grow or shrink a mapping without moving it. */
+bool pages_resize_inplace(void *p, size_t old_size, size_t new_size);
+/* Fault injection: the next n maps succeed, then all fail; n < 0 disables. */
+void pages_fail_after(long n);
+/* The system page size (checked against PAGE_SIZE_B at start-up). */
+size_t pages_os_page_size(void);
+
+#endif

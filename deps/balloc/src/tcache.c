@@ -1,0 +1,207 @@
+#include "tcache.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "base.h"
+
+_Thread_local struct tcache tcache_tls __attribute__((tls_model("initial-exec")));
+
+static pthread_key_t tcache_key;
+static pthread_mutex_t tcache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tcache *tcache_list;
+static uint32_t tcache_cap[SC_NTCACHE];
+static size_t tcache_total_slots;
+
+static void tcache_destroy(void *arg);
+
+void tcache_boot(void) {
+    static int key_made;
+    tcache_total_slots = 0;
+    for (unsigned c = 0; c < SC_NTCACHE; c++) {
+        uint32_t s = sc_size[c], cap;
+        if (s <= 256)
+            cap = 128;
+        else if (s <= 1024)
+            cap = 64;
+        else if (s <= 4096)
+            cap = 32;
+        else if (s <= SC_SMALL_MAX)
+            cap = 16;
+        else
+            cap = 8;
+        tcache_cap[c] = cap;
+        tcache_total_slots += cap;
+    }
+    if (!key_made && pthread_key_create(&tcache_key, tcache_destroy) == 0)
+        key_made = 1;
+}
+
+struct arena *tcache_arena(struct tcache *tc) {
+    if (tc->arena == NULL)
+        tc->arena = arena_choose();
+    return tc->arena;
+}
+
+void tcache_init(struct tcache *tc) {
+    tc->state = TCACHE_INIT;
+    tcache_arena(tc);
+    size_t bytes = tcache_total_slots * sizeof(void *);
+    void **slots = base_alloc(bytes);
+    if (slots == NULL || tc->arena == NULL) {
+        base_free(slots, bytes);
+        tc->state = TCACHE_DEAD;
+        return;
+    }
+    tc->slots = slots;
+    tc->slots_bytes = bytes;
+    pthread_setspecific(tcache_key, tc);  /* may allocate: served uncached */
+    pthread_mutex_lock(&tcache_lock);
+    tc->prev = NULL;
+    tc->next = tcache_list;
+    if (tcache_list)
+        tcache_list->prev = tc;
+    tcache_list = tc;
+    size_t off = 0;
+    for (unsigned c = 0; c < SC_NTCACHE; c++) {
+        tc->bins[c].stack = slots + off;
+        tc->bins[c].n = 0;
+        tc->gc_snap[c] = 0;
+        off += tcache_cap[c];
+    }
+    tc->state = TCACHE_ACTIVE;
+    for (unsigned c = 0; c < SC_NTCACHE; c++)
+        __atomic_store_n(&tc->bins[c].cap, tcache_cap[c], __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&tcache_lock);
+}
+
+/* Return the oldest blocks of bin cls, keeping the newest `keep`. */
+static void tcache_bin_flush(struct tcache *tc, unsigned cls, uint32_t keep) {
+    struct tbin *b = &tc->bins[cls];
+    uint32_t n = b->n;
+    if (keep >= n)
+        return;
+    uint32_t nflush = n - keep, left = nflush;
+    void **items = b->stack;
+    while (left) {
+        struct arena *a = arena_of_ptr(items[0]);
+        uint32_t j = 0;
+        pthread_mutex_lock(&a->lock);
+        for (uint32_t i = 0; i < left; i++) {
+            if (arena_of_ptr(items[i]) == a)
+                arena_free_locked(a, items[i]);
+            else
+                items[j++] = items[i];
+        }
+        pthread_mutex_unlock(&a->lock);
+        left = j;
+    }
+    memmove(b->stack, b->stack + nflush, keep * sizeof(void *));
+    __atomic_store_n(&b->n, keep, __ATOMIC_RELAXED);
+}
+
+static void tcache_gc(struct tcache *tc) {
+    for (unsigned c = 0; c < SC_NTCACHE; c++) {
+        uint32_t n = tc->bins[c].n;
+        if (n && n == tc->gc_snap[c])
+            tcache_bin_flush(tc, c, n / 2);
+        tc->gc_snap[c] = tc->bins[c].n;
+    }
+}
+
+static void tcache_tick(struct tcache *tc) {
+    if (++tc->gc_ticks >= TCACHE_GC_EVENTS) {
+        tc->gc_ticks = 0;
+        tcache_gc(tc);
+    }
+}
+
+void *tcache_alloc_refill(struct tcache *tc, unsigned cls) {
+    tcache_tick(tc);
+    struct tbin *b = &tc->bins[cls];
+    uint32_t want = b->cap / 2, got = 0;
+    if (cls < SC_NSMALL) {
+        got = arena_fill_small(tc->arena, cls, b->stack, want);
+    } else {
+        bool zeroed;
+        while (got < want) {
+            void *p = arena_alloc_large(tc->arena, cls, 0, &zeroed);
+            if (p == NULL)
+                break;
+            b->stack[want - 1 - got] = p;
+            got++;
+        }
+        if (got < want)
+            memmove(b->stack, b->stack + (want - got), got * sizeof(void *));
+    }
+    if (got == 0)
+        return NULL;
+    __atomic_store_n(&b->n, got - 1, __ATOMIC_RELAXED);
+    return b->stack[got - 1];
+}
+
+void tcache_free_flush(struct tcache *tc, unsigned cls, void *p) {
+    struct tbin *b = &tc->bins[cls];
+    tcache_bin_flush(tc, cls, b->cap / 2);
+    b->stack[b->n] = p;
+    __atomic_store_n(&b->n, b->n + 1, __ATOMIC_RELAXED);
+    tcache_tick(tc);
+}
+
+void tcache_flush_all(struct tcache *tc) {
+    if (tc->state != TCACHE_ACTIVE)
+        return;
+    for (unsigned c = 0; c < SC_NTCACHE; c++)
+        tcache_bin_flush(tc, c, 0);
+}
+
+static void tcache_destroy(void *arg) {
+    struct tcache *tc = arg;
+    if (tc->state != TCACHE_ACTIVE)
+        return;
+    tcache_flush_all(tc);
+    pthread_mutex_lock(&tcache_lock);
+    for (unsigned c = 0; c < SC_NTCACHE; c++) {
+        __atomic_store_n(&tc->bins[c].cap, 0, __ATOMIC_RELAXED);
+        tc->bins[c].stack = NULL;
+    }
+    if (tc->prev)
+        tc->prev->next = tc->next;
+    else
+        tcache_list = tc->next;
+    if (tc->next)
+        tc->next->prev = tc->prev;
+    tc->state = TCACHE_DEAD;
+    pthread_mutex_unlock(&tcache_lock);
+    base_free(tc->slots, tc->slots_bytes);
+    tc->slots = NULL;
+}
+
+void tcache_registry_lock(void) { pthread_mutex_lock(&tcache_lock); }
+void tcache_registry_unlock(void) { pthread_mutex_unlock(&tcache_lock); }
+
+size_t tcache_cached_bytes_locked(unsigned *nthreads) {
+    size_t bytes = 0;
+    unsigned nt = 0;
+    for (struct tcache *tc = tcache_list; tc; tc = tc->next) {
+        nt++;
+        for (unsigned c = 0; c < SC_NTCACHE; c++)
+            bytes += (size_t)__atomic_load_n(&tc->bins[c].n, __ATOMIC_RELAXED) * sc_size[c];
+    }
+    *nthreads = nt;
+    return bytes;
+}
+
+void tcache_prefork(void) { pthread_mutex_lock(&tcache_lock); }
+void tcache_postfork_parent(void) { pthread_mutex_unlock(&tcache_lock); }
+
+void tcache_postfork_child(void) {
+    pthread_mutex_init(&tcache_lock, NULL);
+    /* Only the forking thread survives; the other caches are abandoned. */
+    struct tcache *self = &tcache_tls;
+    tcache_list = NULL;
+    if (self->state == TCACHE_ACTIVE) {
+        self->prev = self->next = NULL;
+        tcache_list = self;
+    }
+}

@@ -1,0 +1,189 @@
+/* Public API semantics: sizes, calloc, realloc in place, alignment, errors. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "balloc.h"
+#include "harness.h"
+#include "pages.h"
+
+TEST(malloc_sizes) {
+    size_t sizes[] = {0, 1, 7, 8, 9, 127, 128, 129, 1000, 4096, 14336, 14337, 32768, 32769,
+                      100000, 3670016, 3670017, 4u << 20, (4u << 20) + 1, 9000000};
+    for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        size_t u = 0;
+        char *p = balloc_malloc_usable(sizes[i], &u);
+        CHECK(p != NULL);
+        CHECK(u >= sizes[i]);
+        CHECK_EQ(u, balloc_good_size(sizes[i]));
+        CHECK_EQ(balloc_usable_size(p), u);
+        CHECK(((uintptr_t)p & 7) == 0);
+        memset(p, 0xab, u);
+        CHECK_EQ(balloc_free_usable(p), u);
+    }
+    CHECK_EQ(balloc_usable_size(NULL), 0);
+    balloc_free(NULL);
+}
+
+TEST(calloc_zero_and_overflow) {
+    for (size_t s = 1; s < (1u << 23); s = s * 3 + 1) {
+        char *p = balloc_malloc(s);
+        memset(p, 0x5a, s);
+        balloc_free(p);
+        size_t u;
+        unsigned char *q = balloc_calloc_usable(1, s, &u);
+        int zero = 1;
+        for (size_t i = 0; i < s; i++)
+            zero &= q[i] == 0;
+        CHECK(zero);
+        CHECK_EQ(u, balloc_good_size(s));
+        balloc_free(q);
+    }
+    errno = 0;
+    CHECK(balloc_calloc(SIZE_MAX / 2, 3) == NULL && errno == ENOMEM);
+}
+
+TEST(huge_sizes_fail) {
+    errno = 0;
+    CHECK(balloc_malloc(PTRDIFF_MAX) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(balloc_malloc(SIZE_MAX) == NULL && errno == ENOMEM);
+    size_t u = 1;
+    CHECK(balloc_malloc_usable(SIZE_MAX - 10, &u) == NULL && u == 0);
+    void *p = balloc_malloc(10);
+    errno = 0;
+    CHECK(balloc_realloc(p, (size_t)PTRDIFF_MAX + 1) == NULL && errno == ENOMEM);
+    balloc_free(p);
+    CHECK(balloc_aligned_alloc(64, SIZE_MAX) == NULL);
+}
+
+TEST(oom_injection) {
+    balloc_thread_flush();
+    pages_fail_after(0);
+    errno = 0;
+    void *h = balloc_malloc(64u << 20);
+    CHECK(h == NULL && errno == ENOMEM);
+    /* exhaust what the arena has, then the next chunk fails */
+    void *ps[2000];
+    int got = 0, failed = 0;
+    for (int i = 0; i < 2000; i++) {
+        ps[i] = balloc_malloc(2u << 20);
+        if (ps[i])
+            got++;
+        else
+            failed = errno == ENOMEM;
+    }
+    pages_fail_after(-1);
+    CHECK(failed);
+    for (int i = 0; i < 2000; i++)
+        balloc_free(ps[i]);
+    (void)got;
+    void *ok = balloc_malloc(64u << 20);
+    CHECK(ok != NULL);
+    balloc_free(ok);
+}
+
+TEST(realloc_in_place) {
+    char *p = balloc_malloc(100);
+    memset(p, 7, 100);
+    CHECK(balloc_realloc(p, 103) == p);  /* same class (104) */
+    size_t u;
+    char *q = balloc_realloc_usable(p, 1000, &u);
+    CHECK(q && q[99] == 7 && u == 1024);
+    balloc_free(q);
+    /* large: grow into the free pages after it, shrink in place */
+    char *l = balloc_malloc(100000), *guard = balloc_malloc(20000);
+    balloc_free(guard);
+    (void)guard;
+    memset(l, 3, 100000);
+    char *l2 = balloc_realloc(l, 200000);
+    CHECK(l2 != NULL && l2[99999] == 3);
+    char *l3 = balloc_realloc(l2, 50000);
+    CHECK(l3 == l2 && l3[49999] == 3);
+    CHECK_EQ(balloc_usable_size(l3), balloc_good_size(50000));
+    size_t r = balloc_resize_in_place(l3, 60000);
+    CHECK(r == balloc_good_size(60000) || r == balloc_good_size(50000));
+    CHECK_EQ(balloc_usable_size(l3), r);
+    CHECK_EQ(balloc_resize_in_place(l3, 10), r);  /* cannot become small in place */
+    balloc_free(l3);
+    /* huge: shrink in place, grow maybe in place */
+    char *h = balloc_malloc(20u << 20);
+    h[(20u << 20) - 1] = 9;
+    char *h2 = balloc_realloc(h, 10u << 20);
+    CHECK(h2 == h && balloc_usable_size(h2) == (10u << 20));
+    char *h3 = balloc_realloc(h2, 30u << 20);
+    CHECK(h3 && balloc_usable_size(h3) == (30u << 20));
+    char *h4 = balloc_realloc(h3, 100);
+    CHECK(h4 && balloc_usable_size(h4) == 104);
+    balloc_free(h4);
+    CHECK(balloc_realloc(balloc_malloc(5), 0) == NULL);
+    char *n = balloc_realloc(NULL, 50);
+    CHECK(n && balloc_usable_size(n) == 56);
+    balloc_free(n);
+}
+
+TEST(aligned) {
+    for (size_t a = 1; a <= (64u << 20); a *= 2) {
+        size_t sizes[] = {1, 24, 100, 5000, 40000, 5u << 20};
+        for (unsigned i = 0; i < 6; i++) {
+            char *p = balloc_aligned_alloc(a, sizes[i]);
+            CHECK(p != NULL && ((uintptr_t)p & (a - 1)) == 0);
+            CHECK(balloc_usable_size(p) >= sizes[i]);
+            memset(p, 1, sizes[i]);
+            balloc_free(p);
+            void *q = NULL;
+            if (a >= sizeof(void *)) {
+                CHECK_EQ(balloc_posix_memalign(&q, a, sizes[i]), 0);
+                CHECK(((uintptr_t)q & (a - 1)) == 0);
+                balloc_free(q);
+            }
+        }
+    }
+    void *q = (void *)1;
+    CHECK_EQ(balloc_posix_memalign(&q, 3, 10), EINVAL);
+    CHECK_EQ(balloc_posix_memalign(&q, 4, 10), EINVAL);
+    CHECK(q == (void *)1);
+    errno = 0;
+    CHECK(balloc_aligned_alloc(48, 10) == NULL && errno == EINVAL);
+}
+
+TEST(free_sized_all_sizes) {
+    for (size_t s = 0; s < 40000; s += 13) {
+        void *p = balloc_malloc(s);
+        balloc_free_sized(p, s);
+        p = balloc_malloc(s);
+        balloc_free_sized(p, balloc_good_size(s));
+    }
+    CHECK(1);
+}
+
+TEST(purge_and_stats_identity) {
+    void *ps[100];
+    for (int i = 0; i < 100; i++)
+        ps[i] = balloc_malloc((size_t)i * 1000 + 1);
+    for (int i = 0; i < 100; i++)
+        balloc_free(ps[i]);
+    balloc_thread_flush();
+    struct balloc_stats st;
+    CHECK_EQ(balloc_get_stats(&st), 0);
+    CHECK_EQ(st.version, BALLOC_STATS_VERSION);
+    CHECK_EQ(st.mapped, st.active + st.dirty + st.retained + st.metadata);
+    balloc_purge();
+    CHECK_EQ(balloc_get_stats(&st), 0);
+    CHECK_EQ(st.dirty, 0);
+    CHECK_EQ(st.mapped, st.active + st.retained + st.metadata);
+    CHECK(st.resident == st.active + st.metadata);
+    CHECK(balloc_get_stats(NULL) == -1);
+}
+
+int main(void) {
+    RUN(malloc_sizes);
+    RUN(calloc_zero_and_overflow);
+    RUN(huge_sizes_fail);
+    RUN(oom_injection);
+    RUN(realloc_in_place);
+    RUN(aligned);
+    RUN(free_sized_all_sizes);
+    RUN(purge_and_stats_identity);
+    return harness_done();
+}
