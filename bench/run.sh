@@ -32,6 +32,7 @@ done
 echo
 grep '^summary' "$out"
 echo "written: $out"
-if [ -x bench/alloc/run.sh ] && [ "${BENCH_ALLOC:-1}" = 1 ]; then
+if [ "${BENCH_ALLOC:-1}" = 1 ]; then
+    $MAKE -s --no-print-directory balloc || exit 1
     bash bench/alloc/run.sh
 fi

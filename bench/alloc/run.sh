@@ -8,7 +8,9 @@
 #
 # Environment:
 #   SCALE       work multiplier passed to every workload (default 1)
-#   ALLOCATORS  names to run (default: glibc jemalloc tcmalloc mimalloc balloc)
+#   ALLOCATORS  names to run (default: glibc jemalloc tcmalloc mimalloc balloc
+#               balloc-lowest; the last is balloc refilling slabs in jemalloc's
+#               lowest-address order instead of fullest-first)
 #   WORKLOADS   workloads to run (default: all, in workloads.c's order)
 #   REPS        repetitions per run; each is a fresh process and the median
 #               by wall time is reported (default 3)
@@ -28,7 +30,7 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SCALE=${SCALE:-1}
 REPS=${REPS:-3}
-ALLOCATORS=${ALLOCATORS:-"glibc jemalloc tcmalloc mimalloc balloc"}
+ALLOCATORS=${ALLOCATORS:-"glibc jemalloc tcmalloc mimalloc balloc balloc-lowest"}
 BASE=${BASE:-jemalloc}
 BIN=$ROOT/build/bench/workloads
 RESULTS=$ROOT/bench/results
@@ -66,6 +68,7 @@ allocator_lib() {
     tcmalloc) path=$(find_soname libtcmalloc_minimal.so.4) ;;
     mimalloc) path=$(find_soname libmimalloc.so.2) ;;
     balloc) path=$ROOT/build/balloc/libballoc-malloc.so ;;
+    balloc-lowest) path=$ROOT/build/balloc/libballoc-malloc.so ;; # jemalloc's slab order
     *=*) path=${1#*=} ;;
     *) path= ;;
     esac
@@ -102,7 +105,9 @@ for wl in $WORKLOADS; do
     for i in "${!names[@]}"; do
         name=${names[$i]}
         lib=${libs[$i]}
-        if line=$(LD_PRELOAD=$lib "$BIN" "$wl" "$SCALE" "$REPS" 2>"$ERRS.one"); then
+        policy=
+        [ "$name" = balloc-lowest ] && policy=lowest
+        if line=$(BALLOC_SLAB_POLICY=$policy LD_PRELOAD=$lib "$BIN" "$wl" "$SCALE" "$REPS" 2>"$ERRS.one"); then
             declare -A f=()
             for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' "$wl" "$name" "${f[wall_s]}" \
