@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -450,22 +451,98 @@ void *extend_to_usable(void *ptr, size_t size) {
     return ptr;
 }
 
-/* ---- Cache-bypassing calls (jemalloc) -------------------------------------- */
+/* ---- Active defrag ----------------------------------------------------------- */
 
-#ifdef ZMALLOC_HAVE_NO_TCACHE
+#ifdef HAVE_DEFRAG
 void *zmalloc_no_tcache(size_t size) {
-    void *p = size < ZM_SIZE_LIMIT ? je_mallocx(size ? size : 1, MALLOCX_TCACHE_NONE) : NULL;
+    size_t u = 0;
+    void *p = size < ZM_SIZE_LIMIT ? zb_malloc_no_tcache(size, &u) : NULL;
     if (p == NULL) return zm_oom(size);
-    zm_count((int64_t)je_malloc_usable_size(p));
+    zm_count((int64_t)u);
     return p;
 }
 
 void zfree_no_tcache(void *ptr) {
     if (ptr == NULL) return;
-    zm_count(-(int64_t)je_malloc_usable_size(ptr));
-    je_dallocx(ptr, MALLOCX_TCACHE_NONE);
+    zm_count(-(int64_t)zb_free_no_tcache(ptr));
 }
 
+int zmalloc_defrag_hint(void *ptr) { return ptr != NULL && zb_defrag_hint(ptr); }
+
+/* Moves made by this thread, read by the driver around the server's scan. */
+static ZM_TLS size_t zm_moved_blocks, zm_moved_bytes;
+
+void *zmalloc_defrag_alloc(void *ptr) {
+    if (!zmalloc_defrag_hint(ptr)) return NULL;
+    size_t size = zb_usable_size(ptr), u = 0;
+    /* Bypassing the thread cache, the new block comes from the fullest
+     * slab and the old one goes straight back to its sparse slab. */
+    void *np = zb_malloc_no_tcache(size, &u);
+    if (np == NULL) return NULL;
+    memcpy(np, ptr, size);
+    zm_count((int64_t)u - (int64_t)zb_free_no_tcache(ptr));
+    zm_moved_blocks++;
+    zm_moved_bytes += size;
+    return np;
+}
+
+static long long zm_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+size_t zmalloc_defrag_cycle(const struct zmalloc_defrag_policy *policy, long long budget_us,
+                            zmalloc_defrag_scan_fn scan, void *privdata, unsigned long *cursor,
+                            struct zmalloc_defrag_result *out) {
+    static const struct zmalloc_defrag_policy defaults = ZMALLOC_DEFRAG_POLICY_DEFAULT;
+    struct zmalloc_defrag_result r;
+    struct zb_stats st;
+    memset(&r, 0, sizeof(r));
+    if (policy == NULL) policy = &defaults;
+    long long start = zm_now_us();
+    zb_stats(1, &st);
+    r.frag_pct = st.allocated ? (double)st.frag_smallbins * 100.0 / (double)st.allocated : 0.0;
+    if (scan != NULL && cursor != NULL && budget_us > 0 && st.frag_smallbins >= policy->ignore_bytes &&
+        r.frag_pct > (double)policy->lower_pct) {
+        /* Effort grows linearly from min at the lower threshold to max at
+         * the upper one. */
+        double span = (double)policy->upper_pct - (double)policy->lower_pct;
+        double t = span > 0 ? (r.frag_pct - (double)policy->lower_pct) / span : 1.0;
+        if (t > 1.0) t = 1.0;
+        r.effort_pct = policy->effort_min +
+                       (unsigned)(t * (double)(policy->effort_max - policy->effort_min) + 0.5);
+        long long allowed = budget_us * (long long)r.effort_pct / 100;
+        if (allowed < 1) allowed = 1;
+        size_t blocks0 = zm_moved_blocks, bytes0 = zm_moved_bytes;
+        r.ran = 1;
+        do {
+            *cursor = scan(privdata, *cursor);
+            if (*cursor == 0) {
+                r.pass_done = 1;
+                break;
+            }
+        } while (zm_now_us() - start < allowed);
+        r.moved_blocks = zm_moved_blocks - blocks0;
+        r.moved_bytes = zm_moved_bytes - bytes0;
+    }
+    r.used_us = zm_now_us() - start;
+    if (out) *out = r;
+    return r.moved_bytes;
+}
+
+#if defined(USE_JEMALLOC) && !defined(JEMALLOC_FRAG_HINT)
+/* Redis's defrag.c declares and calls the hint its patched jemalloc adds;
+ * with any other jemalloc this one stands in, so such a server links and
+ * defragments unchanged. */
+int je_get_defrag_hint(void *ptr);
+int je_get_defrag_hint(void *ptr) { return zmalloc_defrag_hint(ptr); }
+#endif
+#endif
+
+/* ---- jemalloc's flags calls ------------------------------------------------ */
+
+#if defined(USE_JEMALLOC) && defined(HAVE_MALLOC_SIZE)
 void *zmalloc_with_flags(size_t size, int flags) {
     void *p = size < ZM_SIZE_LIMIT ? je_mallocx(size ? size : 1, flags) : NULL;
     if (p == NULL) return zm_oom(size);

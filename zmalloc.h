@@ -137,14 +137,11 @@
 #define HAVE_MALLOC_SIZE 1
 #endif
 
-/* Allocation and free that bypass the thread cache, for moving a block out of
- * a sparse slab, exist on jemalloc (in usable-size mode). HAVE_DEFRAG (the server's
- * active defrag) also needs a per-pointer fragmentation hint: Redis's
- * patched jemalloc provides one (JEMALLOC_FRAG_HINT). */
+/* Active defragmentation needs a per-block hint (would moving this block
+ * help?) and an allocation and free that bypass the thread cache, for the
+ * move. jemalloc (any build: the hint comes from its utilization query)
+ * has them in usable-size mode. */
 #if defined(USE_JEMALLOC) && defined(HAVE_MALLOC_SIZE)
-#define ZMALLOC_HAVE_NO_TCACHE 1
-#endif
-#if defined(USE_JEMALLOC) && defined(JEMALLOC_FRAG_HINT)
 #define HAVE_DEFRAG 1
 #endif
 
@@ -258,9 +255,48 @@ void zlibc_trim(void);
  * their contents read as zeros afterwards (for a fork child done with it). */
 void zmadvise_dontneed(void *ptr);
 
-#ifdef ZMALLOC_HAVE_NO_TCACHE
+#ifdef HAVE_DEFRAG
+/* Cache-bypassing allocation and free, counted like zmalloc and zfree. */
 void *zmalloc_no_tcache(size_t size);
 void zfree_no_tcache(void *ptr);
+/* 1 if moving the block would help empty a sparse slab. */
+int zmalloc_defrag_hint(void *ptr);
+/* Moves the block if the hint says so: returns the new block (same size and
+ * contents, ptr freed), or NULL with ptr untouched. The count is unchanged. */
+void *zmalloc_defrag_alloc(void *ptr);
+
+/* The defrag driver, called from a server's timer like Redis's
+ * active-defrag: it measures fragmentation, decides the effort, and calls
+ * the server's scan function until its share of the budget is spent or a
+ * pass over the server's data completes. The scan function visits a few
+ * of the server's blocks from `cursor` on, replaces each pointer p for
+ * which zmalloc_defrag_alloc(p) returns a new one, and returns the cursor
+ * to resume from (0 when the pass is complete). */
+typedef unsigned long (*zmalloc_defrag_scan_fn)(void *privdata, unsigned long cursor);
+struct zmalloc_defrag_policy {
+    size_t ignore_bytes;    /* nothing below this many free bytes in slabs */
+    unsigned lower_pct;     /* start above this fragmentation percentage */
+    unsigned upper_pct;     /* full effort at and above this percentage */
+    unsigned effort_min;    /* percent of the budget spent at lower_pct */
+    unsigned effort_max;    /* percent of the budget spent at upper_pct */
+};
+/* Redis's defaults: 100 MiB, 10%, 100%, 1%, 25%. */
+#define ZMALLOC_DEFRAG_POLICY_DEFAULT {(size_t)100 << 20, 10, 100, 1, 25}
+struct zmalloc_defrag_result {
+    int ran;               /* 0: fragmentation below the thresholds */
+    double frag_pct;       /* frag_smallbins / allocated * 100, at the start */
+    unsigned effort_pct;   /* share of the budget it allowed itself */
+    size_t moved_blocks;   /* blocks moved by this call */
+    size_t moved_bytes;
+    long long used_us;     /* time spent */
+    int pass_done;         /* the scan returned cursor 0 */
+};
+/* budget_us: the time between two calls. Returns the bytes moved; `out`
+ * (may be NULL) receives the details. *cursor carries the position from one
+ * call to the next (start it at 0). */
+size_t zmalloc_defrag_cycle(const struct zmalloc_defrag_policy *policy, long long budget_us,
+                            zmalloc_defrag_scan_fn scan, void *privdata, unsigned long *cursor,
+                            struct zmalloc_defrag_result *out);
 #endif
 #if defined(USE_JEMALLOC) && defined(HAVE_MALLOC_SIZE)
 void *zmalloc_with_flags(size_t size, int flags);

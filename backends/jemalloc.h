@@ -38,6 +38,60 @@ static inline size_t zb_free_usable(void *p) {
     return usable;
 }
 
+/* ---- Active defrag ---------------------------------------------------- */
+
+#define ZB_HAVE_DEFRAG 1
+static inline void *zb_malloc_no_tcache(size_t size, size_t *usable) {
+    void *p = je_mallocx(size ? size : 1, MALLOCX_TCACHE_NONE);
+    if (ZB_LIKELY(p != NULL)) *usable = je_malloc_usable_size(p);
+    return p;
+}
+static inline size_t zb_free_no_tcache(void *p) {
+    size_t usable = je_malloc_usable_size(p);
+    je_dallocx(p, MALLOCX_TCACHE_NONE);
+    return usable;
+}
+
+/* What experimental.utilization.query tells of a pointer's slab: its bin's
+ * current slab, the slab's free and total regions and byte size, and the
+ * free and total regions of all the bin's slabs in that arena. */
+struct zb_je_util {
+    void *slabcur;
+    size_t nfree, nregs, size, bin_nfree, bin_nregs;
+};
+
+static inline int zb_je_util_query(const void *p, struct zb_je_util *u) {
+    static size_t mib[4];
+    static size_t miblen; /* 0 until the name is translated */
+    size_t len = __atomic_load_n(&miblen, __ATOMIC_ACQUIRE), sz = sizeof(*u);
+    if (len == 0) {
+        size_t m[4], l = 4;
+        if (je_mallctlnametomib("experimental.utilization.query", m, &l) != 0) return -1;
+        memcpy(mib, m, sizeof(m));
+        __atomic_store_n(&miblen, l, __ATOMIC_RELEASE);
+        len = l;
+    }
+    return je_mallctlbymib(mib, len, u, &sz, &p, sizeof(p));
+}
+
+/* Moving a block helps when its slab is not the bin's current one (where new
+ * blocks go), has free regions, and is used no more than the average
+ * non-current slab of its bin plus an eighth: it is among the sparse slabs
+ * that moves can empty. The rule is Redis's; the figures come from the
+ * unpatched jemalloc's utilization query. */
+static inline int zb_defrag_hint(void *p) {
+    struct zb_je_util u, cur;
+    if (zb_je_util_query(p, &u) != 0 || u.nregs <= 1 || u.nfree == 0) return 0;
+    if ((char *)p >= (char *)u.slabcur && (char *)p < (char *)u.slabcur + u.size) return 0;
+    size_t curslabs = u.bin_nregs / u.nregs, curregs = u.bin_nregs - u.bin_nfree;
+    if (u.slabcur != NULL && zb_je_util_query(u.slabcur, &cur) == 0 && cur.nregs == u.nregs &&
+        curslabs > 0) {
+        curslabs -= 1;
+        curregs -= cur.nregs - cur.nfree;
+    }
+    return (u.nregs - u.nfree) * curslabs <= curregs + curregs / 8;
+}
+
 static inline size_t zb_je_size(const char *name) {
     size_t v = 0, sz = sizeof(v);
     if (je_mallctl(name, &v, &sz, NULL, 0) != 0) return 0;

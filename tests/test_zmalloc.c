@@ -542,17 +542,96 @@ static void test_lib_name(void) {
     );
 }
 
-#ifdef ZMALLOC_HAVE_NO_TCACHE
+#ifdef HAVE_DEFRAG
 static void test_no_tcache(void) {
     size_t base = zmalloc_used_memory();
     void *p = zmalloc_no_tcache(3000);
     CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
     zfree_no_tcache(p);
+    zfree_no_tcache(NULL);
+    CHECK_EQ(zmalloc_used_memory(), base);
+#if defined(USE_JEMALLOC)
     p = zmalloc_with_flags(100, 0);
     p = zrealloc_with_flags(p, 5000, 0);
     CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
     zfree_with_flags(p, 0);
     CHECK_EQ(zmalloc_used_memory(), base);
+#endif
+}
+
+struct defrag_set {
+    unsigned char **ptrs;
+    size_t n;
+};
+
+/* The server's side of the driver: visit 64 blocks, move the hinted ones. */
+static unsigned long defrag_scan(void *privdata, unsigned long cursor) {
+    struct defrag_set *s = privdata;
+    for (int k = 0; k < 64 && cursor < s->n; k++, cursor++) {
+        unsigned char *np = s->ptrs[cursor] ? zmalloc_defrag_alloc(s->ptrs[cursor]) : NULL;
+        if (np) s->ptrs[cursor] = np;
+    }
+    return cursor >= s->n ? 0 : cursor;
+}
+
+static void test_defrag_driver(void) {
+    enum { N = 300000, SZ = 48 };
+    size_t base = zmalloc_used_memory();
+    struct defrag_set set = {zcalloc(N * sizeof(unsigned char *)), N};
+    for (size_t i = 0; i < N; i++) {
+        set.ptrs[i] = zmalloc(SZ);
+        memset(set.ptrs[i], (int)(i & 0xff), SZ);
+    }
+    /* Free four blocks in five, at random: sparse slabs everywhere. */
+    unsigned x = 12345;
+    for (size_t i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        if ((x >> 16) % 5 != 0) {
+            zfree(set.ptrs[i]);
+            set.ptrs[i] = NULL;
+        }
+    }
+    size_t live = 0;
+    for (size_t i = 0; i < N; i++) live += set.ptrs[i] ? zmalloc_size(set.ptrs[i]) : 0;
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(set.ptrs) + live);
+
+    /* Below the thresholds the driver does nothing. */
+    struct zmalloc_defrag_policy idle = {(size_t)1 << 40, 10, 100, 1, 25};
+    struct zmalloc_defrag_result r;
+    unsigned long cursor = 0;
+    CHECK_EQ(zmalloc_defrag_cycle(&idle, 100000, defrag_scan, &set, &cursor, &r), 0);
+    CHECK_EQ(r.ran, 0);
+    CHECK(r.frag_pct > 100.0);
+
+    struct zmalloc_defrag_policy eager = {0, 5, 50, 100, 100};
+    double before = r.frag_pct, after = before;
+    size_t moved = 0;
+    for (int pass = 0; pass < 8; pass++) {
+        do {
+            moved += zmalloc_defrag_cycle(&eager, 1000000, defrag_scan, &set, &cursor, &r);
+        } while (!r.pass_done && r.ran);
+        if (!r.ran) break; /* fragmentation fell under the lower threshold */
+        CHECK_EQ(r.effort_pct, 100);
+        if (r.moved_blocks == 0) break;
+    }
+    zmalloc_defrag_cycle(&idle, 1, defrag_scan, &set, &cursor, &r);
+    after = r.frag_pct;
+    printf("    fragmentation %.1f%% -> %.1f%%, %zu bytes moved\n", before, after, moved);
+    CHECK(moved > 0);
+    CHECK(after < before / 4);
+    size_t wrong = 0, live2 = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (!set.ptrs[i]) continue;
+        live2 += zmalloc_size(set.ptrs[i]);
+        for (int k = 0; k < SZ; k++) wrong += set.ptrs[i][k] != (unsigned char)(i & 0xff);
+    }
+    CHECK_EQ(wrong, 0);
+    CHECK_EQ(live2, live);
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(set.ptrs) + live);
+    for (size_t i = 0; i < N; i++) zfree(set.ptrs[i]);
+    zfree(set.ptrs);
+    CHECK_EQ(zmalloc_used_memory(), base);
+    CHECK(zmalloc_defrag_alloc(NULL) == NULL);
 }
 #endif
 
@@ -575,8 +654,9 @@ int main(void) {
     RUN(test_allocator_report);
     RUN(test_verdict_lines);
     RUN(test_madvise_dontneed);
-#ifdef ZMALLOC_HAVE_NO_TCACHE
+#ifdef HAVE_DEFRAG
     RUN(test_no_tcache);
+    RUN(test_defrag_driver);
 #endif
     TH_END();
 }
