@@ -73,7 +73,7 @@ LIBS := $(LIBS_$(MALLOC)) -lpthread
 
 LIB := $(B)/libzmalloc.a
 
-.PHONY: all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan deps install print-libs clean
+.PHONY: fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan deps install print-libs clean
 all: lib
 lib: $(LIB)
 
@@ -127,6 +127,10 @@ $(B)/test_zmalloc: tests/test_zmalloc.c tests/harness.h $(LIB)
 check: $(B)/test_zmalloc
 	$(B)/test_zmalloc
 
+# The suite under Valgrind memcheck (any error or definite leak fails it).
+check-valgrind: $(B)/test_zmalloc
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $(B)/test_zmalloc
+
 # The whole matrix: every backend, both modes, the sanitizers.
 test:
 	@bash tests/run-matrix.sh
@@ -146,6 +150,39 @@ bench-overhead: check-backend $(B)/bench_overhead
 # Every installed backend's overhead table, then the allocator suite.
 bench:
 	@bash bench/run.sh
+
+# ---- fuzzing (clang's libFuzzer) ----
+# fuzz_balloc drives balloc directly; fuzz_zmalloc-<backend> drives zmalloc
+# over each backend. ASan+UBSan where the sanitizer can see the heap (balloc
+# is instrumented, libc is the sanitizer's), UBSan alone over the
+# allocators that replace malloc. `make fuzz` runs each for FUZZ_SECONDS;
+# `make test` replays the kept inputs and fuzzes each briefly.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := build/fuzz
+FUZZ_BACKENDS := bundled libc jemalloc tcmalloc mimalloc
+FUZZ_BASE := clang -g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
+FUZZ_ASAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_UBSAN := -fsanitize=fuzzer,undefined -fno-sanitize-recover=undefined
+BALLOC_SRCS := $(wildcard deps/balloc/src/*.c)
+BALLOC_HDRS := $(wildcard deps/balloc/src/*.h deps/balloc/include/*.h)
+
+$(FUZZ_DIR)/fuzz_balloc: tests/fuzz/fuzz_balloc.c tests/fuzz/fuzz_sizes.h $(BALLOC_SRCS) $(BALLOC_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_BASE) $(FUZZ_ASAN) -Ideps/balloc/include -Ideps/balloc/src $< $(BALLOC_SRCS) -lpthread -o $@
+$(FUZZ_DIR)/fuzz_zmalloc-bundled: tests/fuzz/fuzz_zmalloc.c tests/fuzz/fuzz_sizes.h zmalloc.c zmalloc.h $(BALLOC_SRCS) $(BALLOC_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_BASE) $(FUZZ_ASAN) -I. $(DEFS_bundled) -Ideps/balloc/src $< zmalloc.c $(BALLOC_SRCS) -lpthread -o $@
+$(FUZZ_DIR)/fuzz_zmalloc-libc: tests/fuzz/fuzz_zmalloc.c tests/fuzz/fuzz_sizes.h zmalloc.c zmalloc.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_BASE) $(FUZZ_ASAN) -I. $< zmalloc.c -lpthread -o $@
+$(FUZZ_DIR)/fuzz_zmalloc-%: tests/fuzz/fuzz_zmalloc.c tests/fuzz/fuzz_sizes.h zmalloc.c zmalloc.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_BASE) $(FUZZ_UBSAN) -I. $(DEFS_$*) $< zmalloc.c $(LIBS_$*) -lpthread -o $@
+
+fuzz:
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+fuzz-short:
+	@bash tests/fuzz/run.sh 5
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then \
