@@ -123,9 +123,12 @@ check-backend:
 $(B)/test_zmalloc: tests/test_zmalloc.c tests/harness.h $(LIB)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
-# One configuration's suite.
-check: $(B)/test_zmalloc
-	$(B)/test_zmalloc
+$(B)/test_stress: tests/test_stress.c tests/harness.h $(LIB)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+
+# One configuration's suites.
+check: $(B)/test_zmalloc $(B)/test_stress
+	@bash tests/run-suites.sh $(B)/test_zmalloc $(B)/test_stress
 
 # The suite under Valgrind memcheck (any error or definite leak fails it).
 check-valgrind: $(B)/test_zmalloc
