@@ -393,7 +393,9 @@ static void *zm_realloc(void *ptr, size_t size, size_t *usable, size_t *old_usab
     old = zb_usable_size(ptr);
     np = zb_realloc(ptr, size);
     if (np == NULL) goto out;
-    now = zm_usable_of(size, np);
+    /* A look-up, never the table: realloc may keep a larger block in place
+     * (mimalloc and tcmalloc do when shrinking a little). */
+    now = zb_usable_size(np);
     zm_count((int64_t)now - (int64_t)old);
 #else
     char *block = (char *)ptr - PREFIX_SIZE;
