@@ -252,3 +252,49 @@ else
     echo "run.sh: gnuplot not installed; no chart" >&2
 fi
 echo "results: $RESULTS/alloc.txt alloc.tsv alloc.dat alloc.png; total $((SECONDS - START)) s" >&2
+
+# ---- decay: RSS after freeing 1 GiB, with no further calls ----
+# DECAY_MIB (default 1024) and DECAY_SECONDS (default 12); DECAY=0 skips it.
+if [ "${DECAY:-1}" = 1 ]; then
+    DECAY_BIN=$ROOT/build/bench/decay
+    gcc -O2 -Wall -Wextra -o "$DECAY_BIN" "$ROOT/bench/alloc/decay.c" || exit 1
+    DDAT=$RESULTS/decay.dat
+    : >"$DDAT"
+    for i in "${!names[@]}"; do
+        name=${names[$i]}
+        [ "$name" = balloc-lowest ] && continue # the slab order does not matter here
+        echo "decay    ${name}" >&2
+        printf '%s %s\n' "$name" "$name" >>"$DDAT"
+        LD_PRELOAD=${libs[$i]} "$DECAY_BIN" "${DECAY_MIB:-1024}" "${DECAY_SECONDS:-12}" | grep -v '^#' >>"$DDAT"
+        printf '\n\n' >>"$DDAT"
+    done
+    {
+        echo "decay: RSS in MiB after freeing ${DECAY_MIB:-1024} MiB, with no further calls"
+        awk '
+            $1 !~ /^[0-9]/ && NF == 2 { name = $1; order[++n] = name; next }
+            NF == 2 { t = $1 / 1000
+                for (k = 0; k < nm; k++) if (!((name, k) in v) && t >= marks[k]) v[name, k] = $2 / 1024 }
+            BEGIN { nm = split("0 0.5 1 2 3 5 8 11", m, " "); for (k = 0; k < nm; k++) marks[k] = m[k + 1] }
+            END {
+                printf "%-10s", "seconds"; for (k = 0; k < nm; k++) printf " %7s", marks[k]; printf "\n"
+                for (i = 1; i <= n; i++) {
+                    printf "%-10s", order[i]
+                    for (k = 0; k < nm; k++) printf " %7s", ((order[i], k) in v) ? sprintf("%.0f", v[order[i], k]) : "-"
+                    printf "\n"
+                }
+            }' "$DDAT"
+    } | tee "$RESULTS/decay.txt"
+    if command -v gnuplot >/dev/null; then
+        ndec=$(grep -c '^[a-z]' "$DDAT")
+        gnuplot <<EOF || echo "run.sh: gnuplot failed; no decay chart" >&2
+set terminal pngcairo size 1000,600 font "Sans,10"
+set output "$RESULTS/decay.png"
+set title "RSS after freeing ${DECAY_MIB:-1024} MiB, no further calls"
+set xlabel "seconds after the frees"
+set ylabel "RSS (MiB)"
+set grid
+set key outside right top
+plot for [i=0:$((ndec - 1))] "$DDAT" index i using (\$1/1000):(\$2/1024) with lines lw 2 title columnheader(1)
+EOF
+    fi
+fi
