@@ -17,8 +17,9 @@
  * slab, or its pages already returned to the arena). Thread-cache caveat: a
  * block sitting in a thread cache is not yet marked free in its slab, so a
  * second free of it is caught only when the cache is flushed back (thread
- * exit, balloc_thread_flush, a full bin, or the idle sweep). A double free of
- * a huge block (its mapping is gone) reports "invalid free".
+ * exit, balloc_thread_flush, a full bin, or the low-water sweep). A double free of
+ * a huge block (its header is cleared) reports "invalid free", unless its
+ * pages were reused for a new huge block at the same address meanwhile.
  */
 #ifndef BALLOC_H
 #define BALLOC_H
@@ -54,7 +55,7 @@ void *balloc_aligned_alloc(size_t align, size_t size);  /* any power of two */
  * the block cannot become exactly balloc_good_size(size) in place). */
 size_t balloc_resize_in_place(void *p, size_t size);
 
-void balloc_purge(void);          /* MADV_DONTNEED every free page now */
+void balloc_purge(void);          /* MADV_DONTNEED every free page, unmap cached huge ranges */
 void balloc_thread_flush(void);   /* empty this thread's cache */
 
 #define BALLOC_STATS_VERSION 1
@@ -63,11 +64,11 @@ struct balloc_stats {
     size_t allocated;        /* usable bytes of live blocks (thread caches excluded) */
     size_t active;           /* bytes of pages in slabs and runs in use, plus huge */
     size_t resident;         /* active + dirty free pages + metadata (upper bound) */
-    size_t mapped;           /* all address space mapped for arenas, huge, metadata */
+    size_t mapped;           /* all address space mapped for arenas, huge (cache included), metadata */
     size_t retained;         /* free pages returned with MADV_DONTNEED or never touched */
     size_t metadata;         /* chunk headers, huge headers, internal structures */
     size_t frag_smallbins;   /* free region bytes in partly used slabs (current slabs included) */
-    size_t dirty;            /* free pages that may still be resident */
+    size_t dirty;            /* free pages that may still be resident (cached huge ranges included) */
     size_t huge_allocated;   /* usable bytes in huge mappings (part of allocated) */
     unsigned narenas;
     unsigned nthreads;       /* threads with a live cache */

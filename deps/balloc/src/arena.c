@@ -1,5 +1,6 @@
 #include "arena.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "base.h"
@@ -7,7 +8,6 @@
 
 static struct arena *arenas[ARENA_MAX];
 static unsigned narenas_total = 1;
-static unsigned arena_next;
 static pthread_mutex_t arenas_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void arena_boot(unsigned narenas) {
@@ -20,8 +20,7 @@ void arena_boot(unsigned narenas) {
 
 unsigned arena_count(void) { return narenas_total; }
 
-static BALLOC_COLD struct arena *arena_create(unsigned i) {
-    pthread_mutex_lock(&arenas_lock);
+static struct arena *arena_create_locked(unsigned i) {
     struct arena *a = arenas[i];
     if (a == NULL) {
         a = base_alloc(sizeof(struct arena));
@@ -31,6 +30,12 @@ static BALLOC_COLD struct arena *arena_create(unsigned i) {
             __atomic_store_n(&arenas[i], a, __ATOMIC_RELEASE);
         }
     }
+    return a;
+}
+
+static BALLOC_COLD struct arena *arena_create(unsigned i) {
+    pthread_mutex_lock(&arenas_lock);
+    struct arena *a = arena_create_locked(i);
     pthread_mutex_unlock(&arenas_lock);
     return a;
 }
@@ -40,10 +45,41 @@ struct arena *arena_get(unsigned i) {
     return a ? a : arena_create(i);
 }
 
+/* Arenas not yet created count as having no threads; they come last among
+ * equals only through their higher index, and arenas are created in index
+ * order, so an existing idle arena is always preferred to a new one. */
 struct arena *arena_choose(void) {
-    unsigned i = __atomic_fetch_add(&arena_next, 1, __ATOMIC_RELAXED) % narenas_total;
-    struct arena *a = arena_get(i);
-    return a ? a : arena_get(0);
+    pthread_mutex_lock(&arenas_lock);
+    unsigned best = 0, best_n = UINT_MAX;
+    for (unsigned i = 0; i < narenas_total && best_n != 0; i++) {
+        unsigned n = arenas[i] ? arenas[i]->nthreads : 0;
+        if (n < best_n) {
+            best = i;
+            best_n = n;
+        }
+    }
+    struct arena *a = arena_create_locked(best);
+    if (a == NULL)
+        a = arenas[0];  /* no metadata for a new arena: share the first */
+    if (a)
+        a->nthreads++;
+    pthread_mutex_unlock(&arenas_lock);
+    return a;
+}
+
+void arena_unbind(struct arena *a) {
+    pthread_mutex_lock(&arenas_lock);
+    if (a->nthreads)
+        a->nthreads--;
+    pthread_mutex_unlock(&arenas_lock);
+}
+
+void arena_threads_reset_child(struct arena *self) {
+    for (unsigned i = 0; i < narenas_total; i++)
+        if (arenas[i])
+            arenas[i]->nthreads = 0;
+    if (self)
+        self->nthreads = 1;
 }
 
 /* A run of npages for use (kind not yet set); maps a new chunk if needed. */

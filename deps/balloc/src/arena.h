@@ -1,8 +1,12 @@
 /* arena — the bins and free extents of one arena, under the arena's lock.
  *
- * Threads are spread over narenas arenas round-robin. Every function takes
+ * A thread is bound to the arena with the fewest bound threads (lowest
+ * index on a tie) and unbound when its cache is torn down at exit, so
+ * short-lived threads keep reusing the same few arenas and their partly used
+ * chunks instead of spreading over all narenas. Every function takes
  * the arena lock itself except those named *_locked. Lock order: tcache
- * registry lock, then arena locks (by index), then the base lock.
+ * registry lock, then the arena list lock (binding, creation), then arena
+ * locks (by index), then the base lock.
  *
  * Error convention: allocation functions return NULL (0 blocks) when the OS
  * refuses memory; misuse (invalid or double free) aborts with a message.
@@ -32,6 +36,7 @@ struct arena {
     size_t nchunks;
     size_t allocated;
     size_t npages_active;
+    unsigned nthreads;          /* threads bound to it; under arenas_lock */
 };
 
 struct arena_stats {
@@ -43,8 +48,13 @@ void arena_boot(unsigned narenas);
 unsigned arena_count(void);
 /* Arena i, created on first use; NULL if its metadata cannot be mapped. */
 struct arena *arena_get(unsigned i);
-/* The next arena in round-robin order. */
+/* Bind the calling thread to the arena with the fewest bound threads (the
+ * lowest index among equals); NULL if no arena can be created. */
 struct arena *arena_choose(void);
+/* Undo one arena_choose (the thread no longer allocates from a). */
+void arena_unbind(struct arena *a);
+/* In a fork child: only the forking thread is left, bound to self (or NULL). */
+void arena_threads_reset_child(struct arena *self);
 
 static inline struct arena *arena_of_ptr(const void *p) {
     return chunk_of((uintptr_t)p)->arena;

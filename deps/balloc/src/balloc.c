@@ -35,15 +35,18 @@ static _Thread_local int balloc_booting __attribute__((tls_model("initial-exec")
 static void balloc_prefork(void) {
     tcache_prefork();
     arena_prefork();
+    huge_prefork();
     base_prefork();
 }
 static void balloc_postfork_parent(void) {
     base_postfork_parent();
+    huge_postfork_parent();
     arena_postfork_parent();
     tcache_postfork_parent();
 }
 static void balloc_postfork_child(void) {
     base_postfork_child();
+    huge_postfork_child();
     arena_postfork_child();
     tcache_postfork_child();
 }
@@ -85,7 +88,18 @@ static BALLOC_COLD void balloc_boot(void) {
     const char *pol = getenv("BALLOC_SLAB_POLICY");
     if (pol && strcmp(pol, "lowest") == 0)
         slab_policy = SLAB_POLICY_LOWEST;
-    arena_boot(4 * balloc_ncpus());
+    /* One arena per CPU: at most that many threads run at once, and every
+     * extra arena holds its own partly used chunks and free pages (with 4
+     * per CPU, larson4 peaked about 30% higher for no speed gain). */
+    unsigned narenas = balloc_ncpus();
+    const char *na = getenv("BALLOC_NARENAS");
+    if (na && *na) {
+        char *end;
+        unsigned long v = strtoul(na, &end, 10);
+        if (*end == '\0' && v >= 1 && v <= ARENA_MAX)
+            narenas = (unsigned)v;
+    }
+    arena_boot(narenas);
     tcache_boot();
     /* Registered before any other thread can take a lock, so a fork can
      * never copy a held lock without running our handlers. It may allocate
@@ -141,7 +155,12 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
                 tcache_init(tc);
             if (tc->state == TCACHE_ACTIVE) {
                 struct tbin *b = &tc->bins[cls];
-                p = b->n ? b->stack[--b->n] : tcache_alloc_refill(tc, cls);
+                if (b->n > b->low) {
+                    p = b->top;
+                    tbin_set_n(b, b->n - 1);
+                } else {
+                    p = tcache_alloc_slow(tc, cls);
+                }
             } else {
                 p = balloc_alloc_uncached(tc, cls);
             }
@@ -154,7 +173,7 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
             *usable = sc_size[cls];
         return p;
     }
-    p = huge_alloc(size, 0);
+    p = huge_alloc(size, 0, false);
     if (p == NULL)
         return balloc_oom(usable);
     if (usable)
@@ -167,11 +186,13 @@ BALLOC_INLINE void *balloc_malloc_inline(size_t size, size_t *usable) {
         unsigned cls = sc_lookup[(size + SC_QUANTUM - 1) >> 3];
         struct tbin *b = &tcache_tls.bins[cls];
         uint32_t n = b->n;
-        if (BALLOC_LIKELY(n != 0)) {
+        if (BALLOC_LIKELY(n > b->low)) {
+            void *p = b->top;
+            b->top = b->stack[(ptrdiff_t)n - 2];
             b->n = n - 1;
             if (usable)
                 *usable = sc_size[cls];
-            return b->stack[n - 1];
+            return p;
         }
     }
     return balloc_malloc_slow(size, usable);
@@ -219,10 +240,12 @@ static BALLOC_COLD size_t balloc_free_slow(void *p) {
         struct tcache *tc = &tcache_tls;
         if (cls < SC_NTCACHE && tc->state == TCACHE_ACTIVE) {
             struct tbin *b = &tc->bins[cls];
-            if (b->n < b->cap)
-                b->stack[b->n++] = p;
-            else
+            if (b->n < b->cap) {
+                b->stack[b->n] = p;
+                tbin_set_n(b, b->n + 1);
+            } else {
                 tcache_free_flush(tc, cls, p);
+            }
         } else {
             arena_free(p);
         }
@@ -248,6 +271,7 @@ BALLOC_INLINE size_t balloc_free_inline(void *p) {
             uint32_t n = b->n;
             if (BALLOC_LIKELY(off * m <= m - 1 && n < b->cap)) {
                 b->stack[n] = p;
+                b->top = p;
                 b->n = n + 1;
                 return sc_size[cls];
             }
@@ -268,6 +292,7 @@ BALLOC_EXPORT void balloc_free_sized(void *p, size_t size) {
         uint32_t n = b->n;
         if (BALLOC_LIKELY(n < b->cap)) {
             b->stack[n] = p;
+            b->top = p;
             b->n = n + 1;
             return;
         }
@@ -325,7 +350,7 @@ BALLOC_EXPORT void *balloc_calloc_usable(size_t n, size_t size, size_t *usable) 
             *usable = sc_size[cls];
         return p;
     }
-    void *p = huge_alloc(total, 0);
+    void *p = huge_alloc(total, 0, true);
     if (p == NULL)
         return balloc_oom(usable);
     if (usable)
@@ -418,7 +443,7 @@ BALLOC_EXPORT void *balloc_aligned_alloc(size_t align, size_t size) {
         if (p)
             return p;
     }
-    void *p = huge_alloc(size, align);
+    void *p = huge_alloc(size, align, false);
     return p ? p : balloc_oom(NULL);
 }
 
@@ -440,6 +465,7 @@ BALLOC_EXPORT int balloc_posix_memalign(void **out, size_t align, size_t size) {
 BALLOC_EXPORT void balloc_purge(void) {
     balloc_ensure_boot();
     arena_purge_all();
+    huge_purge();
 }
 
 BALLOC_EXPORT void balloc_thread_flush(void) { tcache_flush_all(&tcache_tls); }
@@ -454,16 +480,16 @@ BALLOC_EXPORT int balloc_get_stats(struct balloc_stats *st) {
     size_t cached = tcache_cached_bytes_locked(&nthreads);
     arena_stats_read(&as);
     tcache_registry_unlock();
-    size_t hall, hmap, hmeta;
-    huge_stats(&hall, &hmap, &hmeta);
+    size_t hall, hmap, hmeta, hcached;
+    huge_stats(&hall, &hmap, &hmeta, &hcached);
     size_t bmap = base_mapped();
     memset(st, 0, sizeof(*st));
     st->version = BALLOC_STATS_VERSION;
     st->allocated = as.allocated - cached + hall;
     st->active = as.active + hall;
     st->metadata = as.metadata + hmeta + bmap;
-    st->dirty = as.dirty;
-    st->resident = st->active + as.dirty + st->metadata;
+    st->dirty = as.dirty + hcached;
+    st->resident = st->active + st->dirty + st->metadata;
     st->mapped = as.mapped + hmap + bmap;
     st->retained = as.retained;
     st->frag_smallbins = as.frag_smallbins;

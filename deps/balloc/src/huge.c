@@ -1,8 +1,27 @@
 #include "huge.h"
 
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+
 #include "chunk.h"
 
+/* Live blocks: atomic counters, no lock. */
 static size_t huge_allocated_bytes, huge_mapped_bytes, huge_count;
+
+/* A cached range: page-aligned, mapped, holds no live block. */
+struct huge_range {
+    char *base;
+    size_t size;
+};
+
+/* Invariants (under huge_lock): huge_cache[0, huge_ncache) are disjoint,
+ * sorted by base, and no two touch (touching ranges merge); huge_cache_bytes
+ * is the sum of their sizes (stored atomically for huge_stats). */
+static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct huge_range huge_cache[HUGE_CACHE_SLOTS];
+static unsigned huge_ncache;
+static size_t huge_cache_bytes;
 
 static void huge_account(long sign, size_t usable, size_t mapped) {
     if (sign > 0) {
@@ -14,7 +33,174 @@ static void huge_account(long sign, size_t usable, size_t mapped) {
     }
 }
 
-void *huge_alloc(size_t size, size_t align) {
+static inline uintptr_t huge_chunk_ceil(uintptr_t a) {
+    return (a + CHUNK_MASK) & ~(uintptr_t)CHUNK_MASK;
+}
+
+/* ---- the cache (caller holds huge_lock) ---------------------------------- */
+
+static void cache_bytes_add(size_t add, size_t sub) {
+    __atomic_store_n(&huge_cache_bytes, huge_cache_bytes + add - sub, __ATOMIC_RELAXED);
+}
+
+static void cache_remove_at(unsigned i) {
+    memmove(&huge_cache[i], &huge_cache[i + 1], (huge_ncache - i - 1) * sizeof(huge_cache[0]));
+    huge_ncache--;
+}
+
+static void cache_insert_at(unsigned i, char *base, size_t size) {
+    memmove(&huge_cache[i + 1], &huge_cache[i], (huge_ncache - i) * sizeof(huge_cache[0]));
+    huge_cache[i].base = base;
+    huge_cache[i].size = size;
+    huge_ncache++;
+}
+
+static unsigned cache_smallest(void) {
+    unsigned best = 0;
+    for (unsigned i = 1; i < huge_ncache; i++)
+        if (huge_cache[i].size < huge_cache[best].size)
+            best = i;
+    return best;
+}
+
+/* Unmap cached bytes beyond limit (a page multiple), smallest ranges first;
+ * a range bigger than the excess loses only its tail. */
+static void cache_trim(size_t limit) {
+    while (huge_cache_bytes > limit) {
+        unsigned i = cache_smallest();
+        size_t excess = huge_cache_bytes - limit;
+        struct huge_range *r = &huge_cache[i];
+        if (r->size <= excess) {
+            pages_unmap(r->base, r->size);
+            cache_bytes_add(0, r->size);
+            cache_remove_at(i);
+        } else {
+            r->size -= excess;
+            pages_unmap(r->base + r->size, excess);
+            cache_bytes_add(0, excess);
+        }
+    }
+}
+
+/* The most the cache may hold: max(HUGE_CACHE_MIN, live huge mappings / 8). */
+static size_t cache_limit(void) {
+    size_t live = __atomic_load_n(&huge_mapped_bytes, __ATOMIC_RELAXED) / 8;
+    return (live > HUGE_CACHE_MIN ? live : HUGE_CACHE_MIN) & ~PAGE_MASK_B;
+}
+
+/* Add [base, base + size), merging with the ranges it touches. With every
+ * slot taken, the smaller of the new range and the smallest cached one is
+ * unmapped. */
+static void cache_put(char *base, size_t size) {
+    unsigned i = 0;
+    while (i < huge_ncache && huge_cache[i].base < base)
+        i++;
+    bool prev = i > 0 && huge_cache[i - 1].base + huge_cache[i - 1].size == base;
+    bool next = i < huge_ncache && base + size == huge_cache[i].base;
+    if (prev && next) {
+        huge_cache[i - 1].size += size + huge_cache[i].size;
+        cache_remove_at(i);
+    } else if (prev) {
+        huge_cache[i - 1].size += size;
+    } else if (next) {
+        huge_cache[i].base = base;
+        huge_cache[i].size += size;
+    } else {
+        if (huge_ncache == HUGE_CACHE_SLOTS) {
+            unsigned s = cache_smallest();
+            if (huge_cache[s].size > size) {
+                pages_unmap(base, size);
+                return;
+            }
+            pages_unmap(huge_cache[s].base, huge_cache[s].size);
+            cache_bytes_add(0, huge_cache[s].size);
+            cache_remove_at(s);
+            if (s < i)
+                i--;
+        }
+        cache_insert_at(i, base, size);
+    }
+    cache_bytes_add(size, 0);
+}
+
+/* Take [s, s + len) out of range i, which holds it; the parts before and
+ * after stay cached (the part before is unmapped if no slot is left). */
+static void cache_carve(unsigned i, char *s, size_t len) {
+    struct huge_range *r = &huge_cache[i];
+    size_t front = (size_t)(s - r->base), back = r->size - front - len;
+    cache_bytes_add(0, len);
+    if (front == 0 && back == 0) {
+        cache_remove_at(i);
+    } else if (front == 0) {
+        r->base = s + len;
+        r->size = back;
+    } else if (back == 0) {
+        r->size = front;
+    } else if (huge_ncache < HUGE_CACHE_SLOTS) {
+        r->size = front;
+        cache_insert_at(i + 1, s + len, back);
+    } else {
+        pages_unmap(r->base, front);
+        cache_bytes_add(0, front);
+        r->base = s + len;
+        r->size = back;
+    }
+}
+
+/* need bytes at a chunk-aligned address from the cache: carved from the
+ * smallest range that holds them, or else the largest range moved and
+ * grown (its pages keep their place in RAM). NULL if the cache cannot help. */
+static char *cache_get(size_t need) {
+    pthread_mutex_lock(&huge_lock);
+    unsigned best = UINT_MAX, grow = UINT_MAX;
+    size_t grow_avail = 0;
+    for (unsigned i = 0; i < huge_ncache; i++) {
+        struct huge_range *r = &huge_cache[i];
+        size_t lead = (size_t)(huge_chunk_ceil((uintptr_t)r->base) - (uintptr_t)r->base);
+        if (lead >= r->size)
+            continue;
+        size_t avail = r->size - lead;
+        if (avail >= need && (best == UINT_MAX || r->size < huge_cache[best].size))
+            best = i;
+        if (avail > grow_avail) {
+            grow = i;
+            grow_avail = avail;
+        }
+    }
+    char *s = NULL;
+    if (best != UINT_MAX) {
+        s = (char *)huge_chunk_ceil((uintptr_t)huge_cache[best].base);
+        cache_carve(best, s, need);
+        pthread_mutex_unlock(&huge_lock);
+        return s;
+    }
+    if (grow != UINT_MAX) {
+        s = (char *)huge_chunk_ceil((uintptr_t)huge_cache[grow].base);
+        cache_carve(grow, s, grow_avail);
+    }
+    pthread_mutex_unlock(&huge_lock);
+    if (s == NULL)
+        return NULL;
+    /* In place if the address space after it is free, else into a fresh
+     * chunk-aligned reservation. Either may fail (the range may span two
+     * kernel mappings): then it goes back to the cache. */
+    if (!pages_resize_inplace(s, grow_avail, need))
+        return s;
+    char *t = pages_map_aligned(need, CHUNK_SIZE);
+    if (t && !pages_move(s, grow_avail, t, need))
+        return t;
+    if (t)
+        pages_unmap(t, need);
+    pthread_mutex_lock(&huge_lock);
+    cache_put(s, grow_avail);
+    cache_trim(cache_limit());
+    pthread_mutex_unlock(&huge_lock);
+    return NULL;
+}
+
+/* ---- blocks --------------------------------------------------------------- */
+
+void *huge_alloc(size_t size, size_t align, bool zero) {
     size_t usable = (size + PAGE_MASK_B) & ~PAGE_MASK_B;
     size_t a = align < PAGE_SIZE_B ? PAGE_SIZE_B : align;
     if (usable < size || a + usable < usable)
@@ -25,7 +211,11 @@ void *huge_alloc(size_t size, size_t align) {
     size_t map_size;
     if (a < CHUNK_SIZE) {
         map_size = a + usable;
-        map = pages_map_aligned(map_size, CHUNK_SIZE);
+        map = NULL;
+        if (a == PAGE_SIZE_B && !zero)
+            map = cache_get(map_size);
+        if (map == NULL)
+            map = pages_map_aligned(map_size, CHUNK_SIZE);
         if (map == NULL)
             return NULL;
         user = map + a;
@@ -79,9 +269,14 @@ void huge_free(struct huge_hdr *h) {
     __atomic_fetch_sub(&huge_count, 1, __ATOMIC_RELAXED);
     h->magic = 0;
     chunk_unregister((uintptr_t)chunk_of((uintptr_t)h->user));
-    pages_unmap(map, map_size);
+    pthread_mutex_lock(&huge_lock);
+    cache_put(map, map_size);
+    cache_trim(cache_limit());
+    pthread_mutex_unlock(&huge_lock);
 }
 
+/* Shrinking gives the tail to the cache. Growing takes the cached range
+ * that starts where the block ends, then extends the mapping in place. */
 bool huge_resize(struct huge_hdr *h, size_t size) {
     size_t usable = (size + PAGE_MASK_B) & ~PAGE_MASK_B;
     if (usable < size)
@@ -90,8 +285,32 @@ bool huge_resize(struct huge_hdr *h, size_t size) {
         return false;
     size_t head = (size_t)(h->user - h->map);
     size_t new_map = head + usable;
-    if (pages_resize_inplace(h->map, h->map_size, new_map))
-        return true;
+    char *end = h->map + h->map_size;
+    if (new_map < h->map_size) {
+        pthread_mutex_lock(&huge_lock);
+        cache_put(h->map + new_map, h->map_size - new_map);
+        cache_trim(cache_limit());
+        pthread_mutex_unlock(&huge_lock);
+    } else {
+        size_t extra = new_map - h->map_size, took = 0;
+        pthread_mutex_lock(&huge_lock);
+        for (unsigned i = 0; i < huge_ncache; i++) {
+            if (huge_cache[i].base == end) {
+                took = huge_cache[i].size < extra ? huge_cache[i].size : extra;
+                cache_carve(i, end, took);
+                break;
+            }
+        }
+        pthread_mutex_unlock(&huge_lock);
+        if (took < extra && pages_resize_inplace(h->map, h->map_size + took, new_map)) {
+            if (took) {
+                pthread_mutex_lock(&huge_lock);
+                cache_put(end, took);
+                pthread_mutex_unlock(&huge_lock);
+            }
+            return true;
+        }
+    }
     huge_account(-1, h->usable, h->map_size);
     huge_account(1, usable, new_map);
     h->usable = usable;
@@ -99,8 +318,20 @@ bool huge_resize(struct huge_hdr *h, size_t size) {
     return false;
 }
 
-void huge_stats(size_t *allocated, size_t *mapped, size_t *metadata) {
-    *allocated = __atomic_load_n(&huge_allocated_bytes, __ATOMIC_RELAXED);
-    *mapped = __atomic_load_n(&huge_mapped_bytes, __ATOMIC_RELAXED);
-    *metadata = __atomic_load_n(&huge_count, __ATOMIC_RELAXED) * PAGE_SIZE_B;
+void huge_purge(void) {
+    pthread_mutex_lock(&huge_lock);
+    cache_trim(0);
+    pthread_mutex_unlock(&huge_lock);
 }
+
+void huge_stats(size_t *allocated, size_t *mapped, size_t *metadata, size_t *cached) {
+    size_t c = __atomic_load_n(&huge_cache_bytes, __ATOMIC_RELAXED);
+    *allocated = __atomic_load_n(&huge_allocated_bytes, __ATOMIC_RELAXED);
+    *mapped = __atomic_load_n(&huge_mapped_bytes, __ATOMIC_RELAXED) + c;
+    *metadata = __atomic_load_n(&huge_count, __ATOMIC_RELAXED) * PAGE_SIZE_B;
+    *cached = c;
+}
+
+void huge_prefork(void) { pthread_mutex_lock(&huge_lock); }
+void huge_postfork_parent(void) { pthread_mutex_unlock(&huge_lock); }
+void huge_postfork_child(void) { pthread_mutex_init(&huge_lock, NULL); }

@@ -1,12 +1,26 @@
 /* huge — blocks too big for arena chunks (> 3.5 MiB, or aligned beyond what
- * a chunk can hold): each is its own mapping, page-rounded, with a one-page
- * header found through chunk_map:
+ * a chunk can hold): each is a page-rounded run of its own pages with a
+ * one-page header found through chunk_map:
  *   CHUNK_KIND_HUGE:      header at the base of the chunk holding the user
  *                         pointer (user = base + max(align, page));
  *   CHUNK_KIND_HUGE_PREV: header in the page just before it (align >= 4 MiB,
  *                         the user pointer starts a chunk).
- * No locks: counters are atomic. Error convention: huge_alloc returns NULL
- * on OOM; huge_resize returns true on failure; huge_hdr_of returns NULL for
+ *
+ * Freed blocks go to a cache of dirty ranges (still mapped, contents kept)
+ * instead of munmap, so the next huge block reuses pages that are already
+ * resident rather than faulting fresh ones. The cache is a short array of
+ * disjoint ranges sorted by address; neighbours coalesce. A block of
+ * page alignment takes the smallest range that holds it at a chunk-aligned
+ * start; the rest of the range stays cached. If no range is big enough, the
+ * largest one is moved and grown with mremap (its pages come along), and
+ * only the growth faults. The cache holds at most max(HUGE_CACHE_MIN, 1/8 of
+ * the bytes mapped for live huge blocks); beyond that the smallest ranges
+ * are unmapped first. calloc-style (zeroed) and over-aligned requests map
+ * fresh pages. huge_purge() unmaps the whole cache.
+ *
+ * Counters are atomic; the cache has one lock, a leaf (no other lock is
+ * taken while it is held, and it is never taken under another). Error convention: huge_alloc returns NULL on
+ * OOM; huge_resize returns true on failure; huge_hdr_of returns NULL for
  * anything that is not a huge block's user pointer.
  */
 #ifndef BALLOC_HUGE_H
@@ -17,6 +31,8 @@
 #include <stdint.h>
 
 #define HUGE_MAGIC 0x6261686775676521ull
+#define HUGE_CACHE_MIN ((size_t)64 << 20)
+#define HUGE_CACHE_SLOTS 32
 
 /* Invariants: map is page-aligned, [map, map + map_size) is mapped and holds
  * this header and [user, user + usable); usable is a page multiple. */
@@ -28,10 +44,18 @@ struct huge_hdr {
     size_t usable;
 };
 
-void *huge_alloc(size_t size, size_t align);  /* zero-filled */
+/* Zero-filled if zero, else contents unspecified. */
+void *huge_alloc(size_t size, size_t align, bool zero);
 struct huge_hdr *huge_hdr_of(const void *p);
 void huge_free(struct huge_hdr *h);
 bool huge_resize(struct huge_hdr *h, size_t size);
-void huge_stats(size_t *allocated, size_t *mapped, size_t *metadata);
+/* Unmap every cached range. */
+void huge_purge(void);
+/* Usable bytes of live blocks; bytes mapped for them and the cache; header
+ * bytes; bytes in the cache (dirty: mapped, maybe resident, not in use). */
+void huge_stats(size_t *allocated, size_t *mapped, size_t *metadata, size_t *cached);
+void huge_prefork(void);
+void huge_postfork_parent(void);
+void huge_postfork_child(void);
 
 #endif

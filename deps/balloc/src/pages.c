@@ -69,3 +69,10 @@ bool pages_resize_inplace(void *p, size_t old_size, size_t new_size) {
     void *q = mremap(p, old_size, new_size, 0);
     return q == MAP_FAILED;
 }
+
+bool pages_move(void *p, size_t old_size, void *target, size_t new_size) {
+    if (pages_should_fail())
+        return true;
+    void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+    return q != target;
+}

@@ -21,6 +21,10 @@ void pages_unmap(void *p, size_t size);
 bool pages_purge(void *p, size_t size);
 /* Grow or shrink a mapping without moving it. */
 bool pages_resize_inplace(void *p, size_t old_size, size_t new_size);
+/* Move the pages of [p, p + old_size) to target (which must be mapped,
+ * new_size long; it is replaced) and extend them to new_size with zero
+ * pages: the old pages keep their contents and stay resident. */
+bool pages_move(void *p, size_t old_size, void *target, size_t new_size);
 /* Fault injection: the next n maps succeed, then all fail; n < 0 disables. */
 void pages_fail_after(long n);
 /* The system page size (checked against PAGE_SIZE_B at start-up). */

@@ -4,16 +4,18 @@
  * Each bin is a bounded stack: the fast paths (in balloc.c) pop and push
  * without locks. An empty bin is refilled with cap/2 blocks under one arena
  * lock; a full bin flushes its oldest half, each block to the arena that
- * owns it. Every TCACHE_GC_EVENTS refills/flushes, bins whose count did not
- * change since the last sweep give back half of their blocks. The whole
- * cache is flushed at thread exit (pthread key destructor).
+ * owns it. Every TCACHE_GC_EVENTS refills/flushes a sweep runs: each bin
+ * gives back 3/4 of its low-water mark (blocks that sat unused through the
+ * whole period), oldest first. The whole cache is flushed, and the thread
+ * unbound from its arena, at thread exit (pthread key destructor).
  *
  * Blocks in a cache count as allocated by their arena; stats subtract them.
- * Error convention: tcache_alloc_refill returns NULL on OOM.
+ * Error convention: tcache_alloc_slow returns NULL on OOM.
  */
 #ifndef BALLOC_TCACHE_H
 #define BALLOC_TCACHE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arena.h"
@@ -23,21 +25,34 @@
 
 enum tcache_state { TCACHE_NONE = 0, TCACHE_INIT, TCACHE_ACTIVE, TCACHE_DEAD };
 
-/* Invariant: stack[0, n) are free blocks of the bin's class, n <= cap;
- * stack[n - 1] is handed out next. cap == 0 until the cache is active,
- * which sends both fast paths to the slow path. */
+/* Invariant: stack[0, n) are free blocks of the bin's class, low <= n <=
+ * cap; stack[n - 1] is handed out next, and top is a copy of it when n > 0
+ * (so the allocation fast path gets its block with one load, not two
+ * dependent ones). stack[-1] is a spare slot, so the fast path may read
+ * stack[n - 2] as the next top when n == 1. low is the fewest blocks the
+ * bin held since the last sweep: the allocation fast path pops only while
+ * n > low, so each new low goes through tcache_alloc_slow, which lowers it.
+ * cap == 0 until the cache is active, which sends both fast paths to the
+ * slow path. */
 struct tbin {
+    void *top;
     void **stack;
     uint32_t n;
+    uint32_t low;
     uint32_t cap;
 };
+
+/* Set n (read by other threads for stats) and refresh top. */
+static inline void tbin_set_n(struct tbin *b, uint32_t n) {
+    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
+    b->top = b->stack[(ptrdiff_t)n - 1];
+}
 
 struct tcache {
     struct tbin bins[SC_NTCACHE];
     struct arena *arena;        /* this thread's arena */
     int state;                  /* enum tcache_state */
     unsigned gc_ticks;
-    uint32_t gc_snap[SC_NTCACHE];
     struct tcache *prev, *next; /* registry of live caches */
     void **slots;
     size_t slots_bytes;
@@ -48,9 +63,12 @@ extern _Thread_local struct tcache tcache_tls __attribute__((tls_model("initial-
 void tcache_boot(void);
 /* Make this thread's cache active (or leave it uncached on failure). */
 void tcache_init(struct tcache *tc);
-/* The thread's arena, choosing one if it has none yet. */
+/* The thread's arena, choosing one if it has none yet (starting the cache
+ * first if the thread has none, so the binding is undone at exit). */
 struct arena *tcache_arena(struct tcache *tc);
-void *tcache_alloc_refill(struct tcache *tc, unsigned cls);
+/* Allocation when the fast path declined: n == low (pop and lower the
+ * low-water mark) or the bin is empty (refill). NULL on OOM. */
+void *tcache_alloc_slow(struct tcache *tc, unsigned cls);
 /* Bin cls is full: flush part of it, then cache p. */
 void tcache_free_flush(struct tcache *tc, unsigned cls, void *p);
 void tcache_flush_all(struct tcache *tc);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # LD_PRELOAD smoke runs: each program's output must equal its output
-# without the drop-in library. Prints "N passed, N failed".
+# without the drop-in library; then the slab policy option is checked
+# through tests/policy_probe. Prints "N passed, N failed".
 BUILD=${BUILD:-../../build/balloc}
 LIB=$(cd "$BUILD" && pwd)/libballoc-malloc.so
 TMP=$(mktemp -d)
@@ -36,6 +37,26 @@ run "tar" sh -c "tar cf - -C /usr/include stdio.h stdlib.h string.h | tar tf -"
 if command -v perl >/dev/null; then
     run "perl" perl -e 'my %h; $h{$_ % 1000} .= "x" for 1..200000; print scalar(keys %h), "\n"'
 fi
+
+# The slab policy option must reach the drop-in library (read at start-up,
+# from the environment of a preloaded process).
+expect() {
+    name=$1
+    want=$2
+    shift 2
+    got=$("$@" 2>&1)
+    if [ "$got" = "$want" ]; then
+        pass=$((pass + 1))
+        echo "ok   $name"
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name: got '$got', want '$want'"
+    fi
+}
+PROBE=$(cd "$BUILD" && pwd)/tests/policy_probe
+expect "slab policy default" fullest env -u BALLOC_SLAB_POLICY LD_PRELOAD="$LIB" "$PROBE"
+expect "slab policy lowest" lowest env BALLOC_SLAB_POLICY=lowest LD_PRELOAD="$LIB" "$PROBE"
+expect "probe without balloc" not-balloc "$PROBE"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
