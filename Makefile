@@ -45,7 +45,7 @@ endif
 
 # Each configuration builds in its own directory: switching MALLOC (or the
 # mode, or the sanitizer) never reuses another one's objects.
-CONFIG := $(MALLOC)$(if $(filter yes,$(ZMALLOC_PREFIX)),-prefix)$(if $(SANITIZER),-$(SANITIZER))
+CONFIG := $(MALLOC)$(if $(filter yes,$(ZMALLOC_PREFIX)),-prefix)$(if $(SANITIZER),-$(SANITIZER))$(if $(filter clang%,$(notdir $(CC))),$(if $(filter memory,$(SANITIZER)),,-clang))
 B := build/$(CONFIG)
 
 DEFS_libc :=

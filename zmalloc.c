@@ -258,11 +258,6 @@ static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
     return p;
 }
 #elif defined(HAVE_MALLOC_SIZE)
-static inline size_t zm_usable_of(size_t request, void *p) {
-    (void)request;
-    return zb_usable_size(p);
-}
-
 static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
     return zero ? zb_calloc_usable(size, usable) : zb_malloc_usable(size, usable);
 }

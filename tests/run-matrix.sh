@@ -51,6 +51,7 @@ run() {
 run "balloc's own suite" balloc-test
 run "balloc under ASan+UBSan" balloc-test-asan
 run "bundled (balloc)" check MALLOC=bundled
+run "bundled (balloc), built with clang" check MALLOC=bundled CC=clang
 run "libc, usable-size mode" check MALLOC=libc
 run "libc, prefix-header mode" check MALLOC=libc ZMALLOC_PREFIX=yes
 for m in jemalloc tcmalloc tcmalloc_minimal mimalloc; do
