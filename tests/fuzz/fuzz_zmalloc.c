@@ -131,8 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
                 take(s, (unsigned char *)d, n, fill, 0);
             }
             break;
-        default: /* reallocs that move between size classes */
-            if (!s->p) break;
+        default: /* reallocs that move between size classes, up to 32 MiB */
+            if (!s->p || s->size > ((size_t)16 << 20)) break;
             {
                 size_t want = s->size * 2 + 1, keep = s->size;
                 check_content(s);
