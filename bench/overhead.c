@@ -29,17 +29,26 @@ static _Atomic size_t shared_used;
 enum variant { RAW, ZMALLOC, SHARED, NVARIANTS };
 static const char *variant_name[NVARIANTS] = {"raw", "zmalloc", "shared"};
 
+/* The shared-counter layer, out of line as a library's functions are. */
+__attribute__((noinline)) static void *shared_alloc(size_t size) {
+    void *p = zb_malloc(size);
+    atomic_fetch_add_explicit(&shared_used, zb_usable_size(p), memory_order_relaxed);
+    return p;
+}
+
+__attribute__((noinline)) static void shared_free(void *p) {
+    atomic_fetch_sub_explicit(&shared_used, zb_usable_size(p), memory_order_relaxed);
+    zb_free(p);
+}
+
 static inline void *v_alloc(enum variant v, size_t size) {
-    void *p;
     switch (v) {
     case RAW:
         return zb_malloc(size);
     case ZMALLOC:
         return zmalloc(size);
     default:
-        p = zb_malloc(size);
-        atomic_fetch_add_explicit(&shared_used, zb_usable_size(p), memory_order_relaxed);
-        return p;
+        return shared_alloc(size);
     }
 }
 
@@ -52,8 +61,7 @@ static inline void v_free(enum variant v, void *p) {
         zfree(p);
         break;
     default:
-        atomic_fetch_sub_explicit(&shared_used, zb_usable_size(p), memory_order_relaxed);
-        zb_free(p);
+        shared_free(p);
     }
 }
 
