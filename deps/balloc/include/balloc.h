@@ -55,15 +55,31 @@ void *balloc_aligned_alloc(size_t align, size_t size);  /* any power of two */
  * the block cannot become exactly balloc_good_size(size) in place). */
 size_t balloc_resize_in_place(void *p, size_t size);
 
-void balloc_purge(void);          /* MADV_DONTNEED every free page, unmap cached huge ranges */
+/* Defrag support. balloc_defrag_hint(p) is 1 if p lives in a slab that is
+ * not full, not its bin's current slab, and uses at most the bin's average
+ * over its other non-full slabs plus 1/8 — moving it (allocate with
+ * balloc_malloc_usable_no_tcache, copy, free the old block with
+ * balloc_free_usable_no_tcache) lets emptier slabs drain; 0 for large and
+ * huge blocks, full slabs and the current slab. The no_tcache functions
+ * bypass the thread cache: the allocation comes from the bin's current slab,
+ * else its fullest non-full slab (per the slab policy). */
+int balloc_defrag_hint(const void *p);
+void *balloc_malloc_usable_no_tcache(size_t size, size_t *usable);
+size_t balloc_free_usable_no_tcache(void *p);   /* frees p, returns its usable size */
+
+/* MADV_DONTNEED every dirty and muzzy free page, unmap cached huge ranges.
+ * Without it, freed pages decay on their own (dirty_decay_ms,
+ * muzzy_decay_ms; see README). */
+void balloc_purge(void);
 void balloc_thread_flush(void);   /* empty this thread's cache */
 
-#define BALLOC_STATS_VERSION 1
+/* Version 2 appended muzzy. */
+#define BALLOC_STATS_VERSION 2
 struct balloc_stats {
     uint32_t version;        /* BALLOC_STATS_VERSION */
     size_t allocated;        /* usable bytes of live blocks (thread caches excluded) */
     size_t active;           /* bytes of pages in slabs and runs in use, plus huge */
-    size_t resident;         /* active + dirty free pages + metadata (upper bound) */
+    size_t resident;         /* active + dirty + muzzy + metadata (upper bound) */
     size_t mapped;           /* all address space mapped for arenas, huge (cache included), metadata */
     size_t retained;         /* free pages returned with MADV_DONTNEED or never touched */
     size_t metadata;         /* chunk headers, huge headers, internal structures */
@@ -72,10 +88,47 @@ struct balloc_stats {
     size_t huge_allocated;   /* usable bytes in huge mappings (part of allocated) */
     unsigned narenas;
     unsigned nthreads;       /* threads with a live cache */
+    size_t muzzy;            /* free pages given back with MADV_FREE (may still be resident) */
 };
 /* Fills *st (a consistent snapshot when no other thread is allocating);
  * returns 0, or -1 if st is NULL. */
 int balloc_get_stats(struct balloc_stats *st);
+
+/* Control and statistics by name, like mallctl. Returns 0 or an errno value:
+ * ENOENT for an unknown name (or index), EINVAL for a wrong *oldlenp or
+ * newlen, a NULL where a value is needed, or a value out of range, EPERM for
+ * writing a read-only name, EAGAIN if the background thread cannot start; a
+ * failed call changes nothing. To read, pass oldp and *oldlenp == the
+ * value's size; to write, newp and newlen == its size (the old value is read
+ * first). Actions (purge, flush) take no value: all four NULL/0.
+ *   version (const char *), epoch (uint64_t, write anything to advance)
+ *   opt.<name> (bool, int64_t, or const char * for slab_policy), from the
+ *     options table; opt.dirty_decay_ms, opt.muzzy_decay_ms and
+ *     opt.background_thread are writable
+ *   background_thread (bool, rw)
+ *   stats.{allocated,active,resident,mapped,retained,metadata} (size_t)
+ *   stats.arenas.<i|all>.{pdirty,pmuzzy} (size_t pages)
+ *   stats.arenas.<i|all>.bins.<j>.{size (size_t), nregs (uint32_t),
+ *     curregs, curslabs, nonfull_slabs (size_t), nmalloc, ndalloc (uint64_t)}
+ *     — curregs counts regions handed out, thread caches included
+ *   arena.<i|all>.purge, arenas.purge, thread.tcache.flush (actions)
+ *   thread.tcache.enabled (bool, rw; off flushes and bypasses the cache)
+ *   utilization.query: newp = &ptr (newlen sizeof(void *)), oldp = struct
+ *     balloc_util; EINVAL if ptr is not a live block's page
+ * balloc_ctl_nametomib resolves a name once (*miblenp: capacity in, length
+ * out; 6 is always enough) for repeated balloc_ctl_bymib calls. */
+struct balloc_util {
+    size_t nfree, nregs, size;   /* of the block's slab (large/huge: 0, 1, usable size) */
+    size_t bin_nfree, bin_nregs; /* over all slabs of its bin, all arenas' thread caches counted as used */
+};
+int balloc_ctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+int balloc_ctl_nametomib(const char *name, size_t *mibp, size_t *miblenp);
+int balloc_ctl_bymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, void *newp,
+                     size_t newlen);
+
+/* Print options, totals and per-bin figures, as text or (json != 0) one JSON
+ * object, in pieces through write(arg, piece). */
+void balloc_stats_print(void (*write)(void *, const char *), void *arg, int json);
 
 #ifdef __cplusplus
 }

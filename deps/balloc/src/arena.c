@@ -9,6 +9,12 @@
 static struct arena *arenas[ARENA_MAX];
 static unsigned narenas_total = 1;
 static pthread_mutex_t arenas_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t arena_decay_ms[2] = {10000, 0};
+
+void arena_decay_boot(int64_t dirty_ms, int64_t muzzy_ms) {
+    arena_decay_ms[0] = dirty_ms;
+    arena_decay_ms[1] = muzzy_ms;
+}
 
 void arena_boot(unsigned narenas) {
     if (narenas < 1)
@@ -27,6 +33,10 @@ static struct arena *arena_create_locked(unsigned i) {
         if (a) {
             pthread_mutex_init(&a->lock, NULL);
             a->index = i;
+            uint64_t now = pages_clock_ns();
+            /* The seed differs per arena, so their epochs end at different times. */
+            for (unsigned k = 0; k < 2; k++)
+                decay_init(&a->decay[k], arena_decay_ms[k], now, (uint64_t)i * 2 + k + 1);
             __atomic_store_n(&arenas[i], a, __ATOMIC_RELEASE);
         }
     }
@@ -105,16 +115,53 @@ static struct run *arena_slab_new_locked(struct arena *a, unsigned cls) {
     struct run *s = arena_run_alloc_locked(a, sc_slab_pages[cls]);
     if (s == NULL)
         return NULL;
-    s->clean = 0;
+    s->state = RUN_DIRTY;
     slab_init(s, cls);
     chunk_mark_run(s);
     a->npages_active += s->npages;
+    a->bins[cls].curslabs++;
     return s;
+}
+
+/* Purge what the decay curves no longer allow (caller holds a->lock). */
+static void arena_decay_locked(struct arena *a, uint64_t now) {
+    for (unsigned k = 0; k < 2; k++) {
+        struct decay *d = &a->decay[k];
+        unsigned from = k == 0 ? RUN_DIRTY : RUN_MUZZY;
+        if (!decay_due(d, now))
+            continue;
+        size_t np = a->eset.npages[from];
+        size_t limit = decay_advance(d, now, np);
+        if (np > limit) {
+            unsigned to = k == 0 && a->decay[1].ms != 0 ? RUN_MUZZY : RUN_RETAINED;
+            extent_decay(&a->eset, from, to, np - limit);
+        }
+        decay_purged(d, a->eset.npages[from]);
+    }
+}
+
+/* An amortized point of an allocating or freeing thread: read the clock
+ * only every ARENA_DECAY_TICKS events, and only without a background thread. */
+static inline void arena_tick_locked(struct arena *a) {
+    if (++a->decay_ticks < ARENA_DECAY_TICKS)
+        return;
+    a->decay_ticks = 0;
+    if (!__atomic_load_n(&decay_background, __ATOMIC_RELAXED))
+        arena_decay_locked(a, pages_clock_ns());
 }
 
 static void arena_run_release_locked(struct arena *a, struct run *r) {
     a->npages_active -= r->npages;
     extent_free(&a->eset, r);
+    if (a->decay[0].ms == 0) {
+        arena_decay_locked(a, pages_clock_ns());
+    } else if (__atomic_load_n(&decay_background, __ATOMIC_RELAXED) &&
+               a->eset.npages[RUN_DIRTY] >= a->bg_seen + ARENA_BG_WAKE_PAGES) {
+        a->bg_seen = a->eset.npages[RUN_DIRTY];
+        void (*wake)(void) = __atomic_load_n(&decay_wake_hook, __ATOMIC_ACQUIRE);
+        if (wake)
+            wake();
+    }
 }
 
 unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n) {
@@ -136,6 +183,8 @@ unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n)
             b->cur = NULL;
     }
     a->allocated += (size_t)got * sc_size[cls];
+    b->nmalloc += got;
+    arena_tick_locked(a);
     pthread_mutex_unlock(&a->lock);
     for (unsigned i = 0, j = got; i + 1 < j; i++, j--) {
         void *t = out[i];
@@ -174,8 +223,8 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
             }
         }
     }
-    *zeroed = r->clean;
-    r->clean = 0;
+    *zeroed = r->state == RUN_RETAINED;
+    r->state = RUN_DIRTY;
     r->kind = RUN_LARGE;
     r->cls = (uint8_t)cls;
     chunk_mark_run(r);
@@ -185,12 +234,14 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
         extent_free(&a->eset, trail);
     a->npages_active += r->npages;
     a->allocated += sc_size[cls];
+    arena_tick_locked(a);
 out:
     pthread_mutex_unlock(&a->lock);
     return r ? r->base : NULL;
 }
 
 void arena_free_locked(struct arena *a, void *p) {
+    arena_tick_locked(a);
     struct chunk *c = chunk_of((uintptr_t)p);
     struct run *r = chunk_run_of(c, (uintptr_t)p);
     if (r == NULL)
@@ -207,9 +258,13 @@ void arena_free_locked(struct arena *a, void *p) {
         util_fatal_ptr(rc == SLAB_GIVE_DOUBLE ? "double free" : "invalid free", p);
     struct bin *b = &a->bins[r->cls];
     a->allocated -= sc_size[r->cls];
+    b->ndalloc++;
+    if (r->heap_idx != RUN_HEAP_NONE)
+        b->heap_used--;
     if (r == b->cur) {
         if (r->nfree == r->nregs) {
             b->cur = NULL;
+            b->curslabs--;
             arena_run_release_locked(a, r);
         }
         return;
@@ -217,6 +272,7 @@ void arena_free_locked(struct arena *a, void *p) {
     if (r->nfree == r->nregs) {
         if (r->heap_idx != RUN_HEAP_NONE)
             bin_heap_remove(b, r);
+        b->curslabs--;
         arena_run_release_locked(a, r);
     } else if (r->heap_idx == RUN_HEAP_NONE) {
         (void)bin_heap_insert(b, r);  /* on OOM the slab is found again on its next free */
@@ -265,6 +321,75 @@ out:
     return fail;
 }
 
+bool arena_defrag_hint(const void *p) {
+    struct arena *a = arena_of_ptr(p);
+    bool hint = false;
+    pthread_mutex_lock(&a->lock);
+    struct run *r = chunk_run_of(chunk_of((uintptr_t)p), (uintptr_t)p);
+    if (r && r->kind == RUN_SLAB)
+        hint = bin_defrag_hint(&a->bins[r->cls], r);
+    pthread_mutex_unlock(&a->lock);
+    return hint;
+}
+
+void arena_purge_one(unsigned i) {
+    struct arena *a = __atomic_load_n(&arenas[i], __ATOMIC_ACQUIRE);
+    if (a == NULL)
+        return;
+    pthread_mutex_lock(&a->lock);
+    extent_purge(&a->eset);
+    for (unsigned k = 0; k < 2; k++)
+        decay_purged(&a->decay[k], 0);
+    pthread_mutex_unlock(&a->lock);
+}
+
+void arena_stats_one(unsigned i, int cls, struct arena_bin_stats *bs, size_t *pdirty,
+                     size_t *pmuzzy) {
+    for (unsigned k = i == ARENA_MAX ? 0 : i; k < narenas_total && (i == ARENA_MAX || k == i); k++) {
+        struct arena *a = __atomic_load_n(&arenas[k], __ATOMIC_ACQUIRE);
+        if (a == NULL)
+            continue;
+        pthread_mutex_lock(&a->lock);
+        if (pdirty)
+            *pdirty += a->eset.npages[RUN_DIRTY];
+        if (pmuzzy)
+            *pmuzzy += a->eset.npages[RUN_MUZZY];
+        if (cls >= 0) {
+            struct bin *b = &a->bins[cls];
+            bs->curregs += (size_t)(b->nmalloc - b->ndalloc);
+            bs->curslabs += b->curslabs;
+            bs->nonfull_slabs += b->nheap + (b->cur && b->cur->nfree ? 1u : 0u);
+            bs->nmalloc += b->nmalloc;
+            bs->ndalloc += b->ndalloc;
+        }
+        pthread_mutex_unlock(&a->lock);
+    }
+}
+
+bool arena_util_query(const void *p, size_t out[5]) {
+    struct arena *a = arena_of_ptr(p);
+    bool ok = false;
+    pthread_mutex_lock(&a->lock);
+    struct run *r = chunk_run_of(chunk_of((uintptr_t)p), (uintptr_t)p);
+    if (r && r->kind == RUN_SLAB) {
+        struct bin *b = &a->bins[r->cls];
+        out[0] = r->nfree;
+        out[1] = r->nregs;
+        out[2] = sc_size[r->cls];
+        out[4] = b->curslabs * r->nregs;
+        out[3] = out[4] - (size_t)(b->nmalloc - b->ndalloc);
+        ok = true;
+    } else if (r && r->kind == RUN_LARGE) {
+        out[0] = 0;
+        out[1] = 1;
+        out[2] = sc_size[r->cls];
+        out[3] = out[4] = 0;
+        ok = true;
+    }
+    pthread_mutex_unlock(&a->lock);
+    return ok;
+}
+
 void arena_purge_all(void) {
     for (unsigned i = 0; i < narenas_total; i++) {
         struct arena *a = __atomic_load_n(&arenas[i], __ATOMIC_ACQUIRE);
@@ -272,8 +397,47 @@ void arena_purge_all(void) {
             continue;
         pthread_mutex_lock(&a->lock);
         extent_purge(&a->eset);
+        for (unsigned k = 0; k < 2; k++)
+            decay_purged(&a->decay[k], 0);
         pthread_mutex_unlock(&a->lock);
     }
+}
+
+void arena_set_decay_ms(unsigned which, int64_t ms) {
+    uint64_t now = pages_clock_ns();
+    pthread_mutex_lock(&arenas_lock);
+    arena_decay_ms[which] = ms;
+    for (unsigned i = 0; i < narenas_total; i++) {
+        struct arena *a = arenas[i];
+        if (a == NULL)
+            continue;
+        pthread_mutex_lock(&a->lock);
+        decay_set_ms(&a->decay[which], ms, now);
+        arena_decay_locked(a, now);
+        pthread_mutex_unlock(&a->lock);
+    }
+    pthread_mutex_unlock(&arenas_lock);
+}
+
+uint64_t arena_decay_all(uint64_t now_ns) {
+    uint64_t next = DECAY_NEVER;
+    for (unsigned i = 0; i < narenas_total; i++) {
+        struct arena *a = __atomic_load_n(&arenas[i], __ATOMIC_ACQUIRE);
+        if (a == NULL)
+            continue;
+        pthread_mutex_lock(&a->lock);
+        arena_decay_locked(a, now_ns);
+        a->bg_seen = a->eset.npages[RUN_DIRTY];
+        for (unsigned k = 0; k < 2; k++) {
+            unsigned st = k == 0 ? RUN_DIRTY : RUN_MUZZY;
+            /* Pages still pending (or counted in the backlog) need the next epoch. */
+            if ((a->eset.npages[st] || a->decay[k].nlast) && a->decay[k].ms > 0 &&
+                a->decay[k].deadline_ns < next)
+                next = a->decay[k].deadline_ns;
+        }
+        pthread_mutex_unlock(&a->lock);
+    }
+    return next;
 }
 
 void arena_stats_read(struct arena_stats *st) {
@@ -285,8 +449,9 @@ void arena_stats_read(struct arena_stats *st) {
         pthread_mutex_lock(&a->lock);
         st->allocated += a->allocated;
         st->active += a->npages_active * PAGE_SIZE_B;
-        st->dirty += a->eset.npages_dirty * PAGE_SIZE_B;
-        st->retained += a->eset.npages_clean * PAGE_SIZE_B;
+        st->dirty += a->eset.npages[RUN_DIRTY] * PAGE_SIZE_B;
+        st->muzzy += a->eset.npages[RUN_MUZZY] * PAGE_SIZE_B;
+        st->retained += a->eset.npages[RUN_RETAINED] * PAGE_SIZE_B;
         st->mapped += a->nchunks * CHUNK_SIZE;
         st->metadata += a->nchunks * CHUNK_HDR_PAGES * PAGE_SIZE_B;
         for (unsigned c = 0; c < SC_NSMALL; c++) {

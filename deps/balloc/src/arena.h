@@ -6,7 +6,8 @@
  * chunks instead of spreading over all narenas. Every function takes
  * the arena lock itself except those named *_locked. Lock order: tcache
  * registry lock, then the arena list lock (binding, creation), then arena
- * locks (by index), then the base lock.
+ * locks (by index), then the background thread's lock (a free may wake it),
+ * then the base lock.
  *
  * Error convention: allocation functions return NULL (0 blocks) when the OS
  * refuses memory; misuse (invalid or double free) aborts with a message.
@@ -18,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "decay.h"
 #include "extent.h"
 #include "sc.h"
 #include "slab.h"
@@ -37,11 +39,32 @@ struct arena {
     size_t allocated;
     size_t npages_active;
     unsigned nthreads;          /* threads bound to it; under arenas_lock */
+    struct decay decay[2];      /* [0]: dirty pages, [1]: muzzy pages */
+    unsigned decay_ticks;       /* slow-path events since the clock was last read */
+    size_t bg_seen;             /* dirty pages when the background thread was last woken */
 };
 
 struct arena_stats {
-    size_t allocated, active, dirty, retained, mapped, metadata, frag_smallbins;
+    size_t allocated, active, dirty, muzzy, retained, mapped, metadata, frag_smallbins;
 };
+
+/* Per-bin figures summed over the arenas asked for. curregs counts regions
+ * handed out, thread caches included. nonfull_slabs: heap slabs plus the
+ * current slab if it has room. */
+struct arena_bin_stats {
+    size_t curregs, curslabs, nonfull_slabs;
+    uint64_t nmalloc, ndalloc;
+};
+
+/* Decay: every ARENA_DECAY_TICKS slow-path events (bin refills, frees to the
+ * arena, large allocations) a thread reads the clock and, if an epoch has
+ * ended, purges what the curve no longer allows: dirty pages become muzzy
+ * (MADV_FREE) or, with muzzy_decay_ms 0, retained (MADV_DONTNEED); muzzy
+ * pages become retained. While a background thread runs, it does this
+ * instead. A decay time of 0 purges each run as it is freed. */
+#define ARENA_DECAY_TICKS 32
+/* Wake a background thread once this many more pages are dirty. */
+#define ARENA_BG_WAKE_PAGES 1024
 
 /* Set the number of arenas (call once, single-threaded, at start-up). */
 void arena_boot(unsigned narenas);
@@ -71,7 +94,26 @@ void arena_free_locked(struct arena *a, void *p);
 void arena_free(void *p);
 /* Resize the large run holding p in place to class cls; true on failure. */
 bool arena_resize_large(void *p, unsigned cls);
+/* Whether the small block p (in an arena chunk) is worth moving: see
+ * bin_defrag_hint. */
+bool arena_defrag_hint(const void *p);
 void arena_purge_all(void);
+void arena_purge_one(unsigned i);
+/* Add arena i's (ARENA_MAX: all arenas') figures: bin cls (if >= 0) to *bs,
+ * dirty and muzzy page counts to *pdirty, *pmuzzy (if not NULL). */
+void arena_stats_one(unsigned i, int cls, struct arena_bin_stats *bs, size_t *pdirty,
+                     size_t *pmuzzy);
+/* For the block p of an arena chunk: its slab's nfree, nregs, region size,
+ * and its bin's free and total regions over all slabs (a large block: 0, 1,
+ * size, 0, 0). false if p's page holds no block. */
+bool arena_util_query(const void *p, size_t out[5]);
+/* Decay times for arenas created from now on and, with arena_set_decay_ms,
+ * for every existing arena (which: 0 dirty, 1 muzzy). */
+void arena_decay_boot(int64_t dirty_ms, int64_t muzzy_ms);
+void arena_set_decay_ms(unsigned which, int64_t ms);
+/* Run due decay in every arena; returns the next deadline (DECAY_NEVER if
+ * nothing is pending). */
+uint64_t arena_decay_all(uint64_t now_ns);
 void arena_stats_read(struct arena_stats *st);
 void arena_prefork(void);
 void arena_postfork_parent(void);

@@ -15,8 +15,11 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "background.h"
+#include "decay.h"
 #include "base.h"
 #include "huge.h"
+#include "opts.h"
 #include "sc.h"
 #include "tcache.h"
 #include "util.h"
@@ -35,18 +38,21 @@ static _Thread_local int balloc_booting __attribute__((tls_model("initial-exec")
 static void balloc_prefork(void) {
     tcache_prefork();
     arena_prefork();
+    background_prefork();
     huge_prefork();
     base_prefork();
 }
 static void balloc_postfork_parent(void) {
     base_postfork_parent();
     huge_postfork_parent();
+    background_postfork_parent();
     arena_postfork_parent();
     tcache_postfork_parent();
 }
 static void balloc_postfork_child(void) {
     base_postfork_child();
     huge_postfork_child();
+    background_postfork_child();
     arena_postfork_child();
     tcache_postfork_child();
 }
@@ -85,22 +91,18 @@ static BALLOC_COLD void balloc_boot(void) {
     if (pages_os_page_size() != PAGE_SIZE_B)
         util_fatal_ptr("unsupported page size", (void *)pages_os_page_size());
     sc_init();
-    const char *pol = getenv("BALLOC_SLAB_POLICY");
-    if (pol && strcmp(pol, "lowest") == 0)
-        slab_policy = SLAB_POLICY_LOWEST;
-    /* One arena per CPU: at most that many threads run at once, and every
-     * extra arena holds its own partly used chunks and free pages (with 4
-     * per CPU, larson4 peaked about 30% higher for no speed gain). */
-    unsigned narenas = balloc_ncpus();
-    const char *na = getenv("BALLOC_NARENAS");
-    if (na && *na) {
-        char *end;
-        unsigned long v = strtoul(na, &end, 10);
-        if (*end == '\0' && v >= 1 && v <= ARENA_MAX)
-            narenas = (unsigned)v;
-    }
+    decay_boot();
+    opts_boot();
+    slab_policy = (int)opt_value[OPT_SLAB_POLICY];
+    /* One arena per CPU by default: at most that many threads run at once,
+     * and every extra arena holds its own partly used chunks and free pages
+     * (with 4 per CPU, larson4 peaked about 30% higher for no speed gain). */
+    unsigned narenas = opt_value[OPT_NARENAS] ? (unsigned)opt_value[OPT_NARENAS] : balloc_ncpus();
     arena_boot(narenas);
-    tcache_boot();
+    arena_decay_boot(opt_value[OPT_DIRTY_DECAY_MS], opt_value[OPT_MUZZY_DECAY_MS]);
+    huge_boot(opt_value[OPT_DIRTY_DECAY_MS]);
+    tcache_boot(opt_value[OPT_TCACHE] ? (size_t)opt_value[OPT_TCACHE_MAX] : 0);
+    background_boot(opt_value[OPT_BACKGROUND_THREAD] != 0);
     /* Registered before any other thread can take a lock, so a fork can
      * never copy a held lock without running our handlers. It may allocate
      * (glibc keeps handlers in a growable array): balloc_booting lets this
@@ -146,6 +148,8 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
     if (size >= PTRDIFF_MAX)
         return balloc_oom(usable);
     balloc_ensure_boot();
+    if (BALLOC_UNLIKELY(__atomic_load_n(&background_start_pending, __ATOMIC_RELAXED)))
+        background_start();
     struct tcache *tc = &tcache_tls;
     void *p;
     if (size <= SC_LARGE_MAX) {
@@ -238,7 +242,7 @@ static BALLOC_COLD size_t balloc_free_slow(void *p) {
         size_t usable = balloc_lookup_usable(p, "invalid free");
         unsigned cls = chunk_of(a)->pmap[chunk_page_of(a)].cls;
         struct tcache *tc = &tcache_tls;
-        if (cls < SC_NTCACHE && tc->state == TCACHE_ACTIVE) {
+        if (cls < SC_NTCACHE && tc->state == TCACHE_ACTIVE && tc->bins[cls].cap) {
             struct tbin *b = &tc->bins[cls];
             if (b->n < b->cap) {
                 b->stack[b->n] = p;
@@ -460,6 +464,46 @@ BALLOC_EXPORT int balloc_posix_memalign(void **out, size_t align, size_t size) {
     return 0;
 }
 
+/* ---- defrag support ----------------------------------------------------- */
+
+BALLOC_EXPORT int balloc_defrag_hint(const void *p) {
+    if (p == NULL || chunk_kind_of((uintptr_t)p) != CHUNK_KIND_ARENA)
+        return 0;
+    return arena_defrag_hint(p);
+}
+
+BALLOC_EXPORT void *balloc_malloc_usable_no_tcache(size_t size, size_t *usable) {
+    if (size >= PTRDIFF_MAX)
+        return balloc_oom(usable);
+    balloc_ensure_boot();
+    void *p;
+    size_t u;
+    if (size <= SC_LARGE_MAX) {
+        unsigned cls = sc_index(size);
+        p = balloc_alloc_uncached(&tcache_tls, cls);
+        u = sc_size[cls];
+    } else {
+        p = huge_alloc(size, 0, false);
+        u = balloc_page_round(size);
+    }
+    if (p == NULL)
+        return balloc_oom(usable);
+    if (usable)
+        *usable = u;
+    return p;
+}
+
+BALLOC_EXPORT size_t balloc_free_usable_no_tcache(void *p) {
+    if (p == NULL)
+        return 0;
+    size_t usable = balloc_lookup_usable(p, "invalid free");
+    if (chunk_kind_of((uintptr_t)p) == CHUNK_KIND_ARENA)
+        arena_free(p);
+    else
+        huge_free(huge_hdr_of(p));
+    return usable;
+}
+
 /* ---- maintenance and stats ---------------------------------------------- */
 
 BALLOC_EXPORT void balloc_purge(void) {
@@ -489,7 +533,8 @@ BALLOC_EXPORT int balloc_get_stats(struct balloc_stats *st) {
     st->active = as.active + hall;
     st->metadata = as.metadata + hmeta + bmap;
     st->dirty = as.dirty + hcached;
-    st->resident = st->active + st->dirty + st->metadata;
+    st->muzzy = as.muzzy;
+    st->resident = st->active + st->dirty + st->muzzy + st->metadata;
     st->mapped = as.mapped + hmap + bmap;
     st->retained = as.retained;
     st->frag_smallbins = as.frag_smallbins;

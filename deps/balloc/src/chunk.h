@@ -51,11 +51,20 @@ enum run_kind { RUN_FREE = 0, RUN_SLAB = 1, RUN_LARGE = 2 };
 
 struct arena;
 
+/* Page states of a free run, in the order allocation prefers them. */
+enum run_state {
+    RUN_DIRTY = 0,     /* freed, contents kept, resident */
+    RUN_MUZZY = 1,     /* given back with MADV_FREE: maybe resident, contents undefined */
+    RUN_RETAINED = 2,  /* fresh or given back with MADV_DONTNEED: reads zero, not resident */
+    RUN_NSTATES = 3
+};
+
 /* A run of pages inside one chunk.
  * Invariants: base is page-aligned and [base, base + npages pages) lies in
- * the chunk's usable pages. RUN_FREE: linked in its arena's extent set by
- * npages, pages marked PMAP_CLS_FREE, chunk->meta[head] and [tail] point here;
- * clean means every page is known zero and not resident (fresh or purged).
+ * the chunk's usable pages. RUN_FREE: linked in its arena's extent set under
+ * its state (enum run_state) by npages (prev/next) and by age (lru_prev/
+ * lru_next, oldest first), pages marked PMAP_CLS_FREE, chunk->meta[head] and
+ * [tail] point here; two touching free runs have different states.
  * RUN_SLAB / RUN_LARGE: every page's pmap has cls and pgoff, chunk->meta[head]
  * points here. RUN_SLAB: nregs regions of sc_size[cls], bit i of bitmap set
  * iff region i is free, nfree = number of set bits; heap_idx is its slot in
@@ -65,9 +74,10 @@ struct run {
     uint32_t npages;
     uint8_t kind;
     uint8_t cls;
-    uint8_t clean;
+    uint8_t state;             /* enum run_state; RUN_FREE runs only */
     uint8_t pad;
     struct run *prev, *next;
+    struct run *lru_prev, *lru_next;
     uint32_t heap_idx;
     uint16_t nfree, nregs;
     uint64_t bitmap[8];

@@ -11,35 +11,47 @@ struct run *run_new(void) {
 
 void run_delete(struct run *r) { base_free(r, sizeof(struct run)); }
 
+/* Insert r as the newest run of its state (no merging). */
 static void eset_insert(struct eset *es, struct run *r) {
     uint32_t n = r->npages;
+    unsigned s = r->state;
     r->kind = RUN_FREE;
     r->prev = NULL;
-    r->next = es->bucket[n];
+    r->next = es->bucket[s][n];
     if (r->next)
         r->next->prev = r;
-    es->bucket[n] = r;
-    bitmap_set(es->nonempty, n);
-    if (r->clean)
-        es->npages_clean += n;
+    es->bucket[s][n] = r;
+    bitmap_set(es->nonempty[s], n);
+    r->lru_next = NULL;
+    r->lru_prev = es->lru_tail[s];
+    if (r->lru_prev)
+        r->lru_prev->lru_next = r;
     else
-        es->npages_dirty += n;
+        es->lru_head[s] = r;
+    es->lru_tail[s] = r;
+    es->npages[s] += n;
 }
 
 static void eset_remove(struct eset *es, struct run *r) {
     uint32_t n = r->npages;
+    unsigned s = r->state;
     if (r->prev)
         r->prev->next = r->next;
     else
-        es->bucket[n] = r->next;
+        es->bucket[s][n] = r->next;
     if (r->next)
         r->next->prev = r->prev;
-    if (es->bucket[n] == NULL)
-        bitmap_clear(es->nonempty, n);
-    if (r->clean)
-        es->npages_clean -= n;
+    if (es->bucket[s][n] == NULL)
+        bitmap_clear(es->nonempty[s], n);
+    if (r->lru_prev)
+        r->lru_prev->lru_next = r->lru_next;
     else
-        es->npages_dirty -= n;
+        es->lru_head[s] = r->lru_next;
+    if (r->lru_next)
+        r->lru_next->lru_prev = r->lru_prev;
+    else
+        es->lru_tail[s] = r->lru_prev;
+    es->npages[s] -= n;
 }
 
 static void extent_set_bounds(struct run *r) {
@@ -49,13 +61,40 @@ static void extent_set_bounds(struct run *r) {
     c->meta[head + r->npages - 1] = r;
 }
 
+/* r's pages (already marked free in the page map, not in the set) enter
+ * state s, merging with touching free runs of the same state. */
+static void extent_put(struct eset *es, struct run *r, unsigned s) {
+    struct chunk *c = chunk_of((uintptr_t)r->base);
+    unsigned head = chunk_page_index(c, r->base);
+    unsigned end = head + r->npages;
+    r->kind = RUN_FREE;
+    r->state = (uint8_t)s;
+    r->heap_idx = RUN_HEAP_NONE;
+    if (head > CHUNK_HDR_PAGES && c->pmap[head - 1].cls == PMAP_CLS_FREE &&
+        c->meta[head - 1]->state == s) {
+        struct run *prev = c->meta[head - 1];
+        eset_remove(es, prev);
+        prev->npages += r->npages;
+        run_delete(r);
+        r = prev;
+    }
+    if (end < CHUNK_PAGES && c->pmap[end].cls == PMAP_CLS_FREE && c->meta[end]->state == s) {
+        struct run *next = c->meta[end];
+        eset_remove(es, next);
+        r->npages += next->npages;
+        run_delete(next);
+    }
+    extent_set_bounds(r);
+    eset_insert(es, r);
+}
+
 bool extent_add_chunk(struct eset *es, struct chunk *c) {
     struct run *r = run_new();
     if (r == NULL)
         return true;
     r->base = (char *)c + CHUNK_HDR_PAGES * PAGE_SIZE_B;
     r->npages = (uint32_t)CHUNK_USABLE_PAGES;
-    r->clean = 1;
+    r->state = RUN_RETAINED;
     extent_set_bounds(r);
     eset_insert(es, r);
     return false;
@@ -64,52 +103,36 @@ bool extent_add_chunk(struct eset *es, struct chunk *c) {
 struct run *extent_alloc(struct eset *es, uint32_t npages) {
     if (npages == 0 || npages > CHUNK_USABLE_PAGES)
         return NULL;
-    int b = bitmap_find_set_from_bit(es->nonempty, BITMAP_WORDS(CHUNK_PAGES + 1), npages);
-    if (b < 0)
-        return NULL;
-    struct run *r = es->bucket[b];
-    if ((uint32_t)b > npages) {
-        struct run *rest = run_new();
-        if (rest == NULL)
-            return NULL;
-        eset_remove(es, r);
-        rest->base = r->base + (size_t)npages * PAGE_SIZE_B;
-        rest->npages = (uint32_t)b - npages;
-        rest->clean = r->clean;
-        r->npages = npages;
-        extent_set_bounds(rest);
-        eset_insert(es, rest);
-    } else {
-        eset_remove(es, r);
+    for (unsigned s = 0; s < RUN_NSTATES; s++) {
+        int b = bitmap_find_set_from_bit(es->nonempty[s], BITMAP_WORDS(CHUNK_PAGES + 1), npages);
+        if (b < 0)
+            continue;
+        struct run *r = es->bucket[s][b];
+        if ((uint32_t)b > npages) {
+            struct run *rest = run_new();
+            if (rest == NULL)
+                return NULL;
+            eset_remove(es, r);
+            rest->base = r->base + (size_t)npages * PAGE_SIZE_B;
+            rest->npages = (uint32_t)b - npages;
+            rest->state = r->state;
+            r->npages = npages;
+            extent_set_bounds(rest);
+            eset_insert(es, rest);
+        } else {
+            eset_remove(es, r);
+        }
+        return r;
     }
-    return r;
+    return NULL;
 }
 
 void extent_free(struct eset *es, struct run *r) {
     struct chunk *c = chunk_of((uintptr_t)r->base);
     unsigned head = chunk_page_index(c, r->base);
-    unsigned end = head + r->npages;
-    for (unsigned i = head; i < end; i++)
+    for (unsigned i = head; i < head + r->npages; i++)
         c->pmap[i].cls = (uint8_t)PMAP_CLS_FREE;
-    r->kind = RUN_FREE;
-    r->heap_idx = RUN_HEAP_NONE;
-    if (head > CHUNK_HDR_PAGES && c->pmap[head - 1].cls == PMAP_CLS_FREE) {
-        struct run *prev = c->meta[head - 1];
-        eset_remove(es, prev);
-        prev->npages += r->npages;
-        prev->clean = prev->clean && r->clean;
-        run_delete(r);
-        r = prev;
-    }
-    if (end < CHUNK_PAGES && c->pmap[end].cls == PMAP_CLS_FREE) {
-        struct run *next = c->meta[end];
-        eset_remove(es, next);
-        r->npages += next->npages;
-        r->clean = r->clean && next->clean;
-        run_delete(next);
-    }
-    extent_set_bounds(r);
-    eset_insert(es, r);
+    extent_put(es, r, RUN_DIRTY);
 }
 
 struct run *extent_split(struct run *r, uint32_t keep) {
@@ -120,7 +143,7 @@ struct run *extent_split(struct run *r, uint32_t keep) {
     t->npages = r->npages - keep;
     t->kind = r->kind;
     t->cls = r->cls;
-    t->clean = r->clean;
+    t->state = r->state;
     r->npages = keep;
     return t;
 }
@@ -149,19 +172,30 @@ bool extent_grow(struct eset *es, struct run *r, uint32_t npages) {
     return false;
 }
 
-size_t extent_purge(struct eset *es) {
-    size_t purged = 0;
-    for (unsigned n = 1; n <= CHUNK_PAGES; n++) {
-        for (struct run *r = es->bucket[n]; r; r = r->next) {
-            if (r->clean)
-                continue;
-            if (pages_purge(r->base, (size_t)n * PAGE_SIZE_B))
-                continue;
-            r->clean = 1;
-            es->npages_dirty -= n;
-            es->npages_clean += n;
-            purged += n;
-        }
+/* MADV_FREE is refused by kernels before 4.5: remember and use DONTNEED. */
+static int extent_lazy_broken;
+
+size_t extent_decay(struct eset *es, unsigned from, unsigned to, size_t want) {
+    size_t moved = 0;
+    while (moved < want && es->lru_head[from]) {
+        struct run *r = es->lru_head[from];
+        size_t bytes = (size_t)r->npages * PAGE_SIZE_B;
+        if (to == RUN_MUZZY && !__atomic_load_n(&extent_lazy_broken, __ATOMIC_RELAXED) &&
+            pages_purge_lazy(r->base, bytes))
+            __atomic_store_n(&extent_lazy_broken, 1, __ATOMIC_RELAXED);
+        unsigned dest = to;
+        if (to == RUN_MUZZY && __atomic_load_n(&extent_lazy_broken, __ATOMIC_RELAXED))
+            dest = RUN_RETAINED;
+        if (dest == RUN_RETAINED && pages_purge(r->base, bytes))
+            break;  /* the kernel refused: keep the pages where they are */
+        eset_remove(es, r);
+        moved += r->npages;
+        extent_put(es, r, dest);
     }
-    return purged;
+    return moved;
+}
+
+size_t extent_purge(struct eset *es) {
+    return extent_decay(es, RUN_DIRTY, RUN_RETAINED, SIZE_MAX) +
+           extent_decay(es, RUN_MUZZY, RUN_RETAINED, SIZE_MAX);
 }

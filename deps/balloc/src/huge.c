@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "decay.h"
 
 /* Live blocks: atomic counters, no lock. */
 static size_t huge_allocated_bytes, huge_mapped_bytes, huge_count;
@@ -22,6 +23,8 @@ static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct huge_range huge_cache[HUGE_CACHE_SLOTS];
 static unsigned huge_ncache;
 static size_t huge_cache_bytes;
+/* Cached bytes count as dirty pages and decay like an arena's (under huge_lock). */
+static struct decay huge_decay_state;
 
 static void huge_account(long sign, size_t usable, size_t mapped) {
     if (sign > 0) {
@@ -198,6 +201,58 @@ static char *cache_get(size_t need) {
     return NULL;
 }
 
+/* Unmap what the decay curve no longer allows; smallest ranges go first
+ * (cache_trim), which keeps the ranges most likely to serve the next block. */
+static void cache_decay(uint64_t now) {
+    struct decay *d = &huge_decay_state;
+    if (!decay_due(d, now))
+        return;
+    size_t np = huge_cache_bytes >> PAGE_LG;
+    size_t limit = decay_advance(d, now, np);
+    if (np > limit)
+        cache_trim((size_t)limit << PAGE_LG);
+    decay_purged(d, huge_cache_bytes >> PAGE_LG);
+}
+
+/* After a block went into the cache (huge_lock held): decay at once with a
+ * zero decay time, else here only without a background thread; returns
+ * whether a background thread should be told. */
+static bool cache_after_put(void) {
+    if (huge_decay_state.ms == 0 || !__atomic_load_n(&decay_background, __ATOMIC_RELAXED)) {
+        cache_decay(pages_clock_ns());
+        return false;
+    }
+    return true;
+}
+
+static void huge_wake_background(void) {
+    void (*wake)(void) = __atomic_load_n(&decay_wake_hook, __ATOMIC_ACQUIRE);
+    if (wake)
+        wake();
+}
+
+void huge_boot(int64_t decay_ms) {
+    decay_init(&huge_decay_state, decay_ms, pages_clock_ns(), 0x68756765u);
+}
+
+void huge_set_decay_ms(int64_t ms) {
+    pthread_mutex_lock(&huge_lock);
+    uint64_t now = pages_clock_ns();
+    decay_set_ms(&huge_decay_state, ms, now);
+    cache_decay(now);
+    pthread_mutex_unlock(&huge_lock);
+}
+
+uint64_t huge_decay(uint64_t now_ns) {
+    pthread_mutex_lock(&huge_lock);
+    cache_decay(now_ns);
+    uint64_t next = DECAY_NEVER;
+    if ((huge_cache_bytes || huge_decay_state.nlast) && huge_decay_state.ms > 0)
+        next = huge_decay_state.deadline_ns;
+    pthread_mutex_unlock(&huge_lock);
+    return next;
+}
+
 /* ---- blocks --------------------------------------------------------------- */
 
 void *huge_alloc(size_t size, size_t align, bool zero) {
@@ -272,7 +327,10 @@ void huge_free(struct huge_hdr *h) {
     pthread_mutex_lock(&huge_lock);
     cache_put(map, map_size);
     cache_trim(cache_limit());
+    bool wake = cache_after_put();
     pthread_mutex_unlock(&huge_lock);
+    if (wake)
+        huge_wake_background();
 }
 
 /* Shrinking gives the tail to the cache. Growing takes the cached range
@@ -290,7 +348,10 @@ bool huge_resize(struct huge_hdr *h, size_t size) {
         pthread_mutex_lock(&huge_lock);
         cache_put(h->map + new_map, h->map_size - new_map);
         cache_trim(cache_limit());
+        bool wake = cache_after_put();
         pthread_mutex_unlock(&huge_lock);
+        if (wake)
+            huge_wake_background();
     } else {
         size_t extra = new_map - h->map_size, took = 0;
         pthread_mutex_lock(&huge_lock);
@@ -321,6 +382,7 @@ bool huge_resize(struct huge_hdr *h, size_t size) {
 void huge_purge(void) {
     pthread_mutex_lock(&huge_lock);
     cache_trim(0);
+    decay_purged(&huge_decay_state, 0);
     pthread_mutex_unlock(&huge_lock);
 }
 

@@ -16,7 +16,10 @@
  * only the growth faults. The cache holds at most max(HUGE_CACHE_MIN, 1/8 of
  * the bytes mapped for live huge blocks); beyond that the smallest ranges
  * are unmapped first. calloc-style (zeroed) and over-aligned requests map
- * fresh pages. huge_purge() unmaps the whole cache.
+ * fresh pages. huge_purge() unmaps the whole cache. Cached bytes also decay
+ * like an arena's dirty pages (dirty_decay_ms, see decay.h): what the curve
+ * no longer allows is unmapped, smallest ranges first; a decay time of 0
+ * keeps no cache at all.
  *
  * Counters are atomic; the cache has one lock, a leaf (no other lock is
  * taken while it is held, and it is never taken under another). Error convention: huge_alloc returns NULL on
@@ -51,6 +54,12 @@ void huge_free(struct huge_hdr *h);
 bool huge_resize(struct huge_hdr *h, size_t size);
 /* Unmap every cached range. */
 void huge_purge(void);
+/* Start the cache's decay clock; change its decay time later. */
+void huge_boot(int64_t decay_ms);
+void huge_set_decay_ms(int64_t ms);
+/* Run due decay (for a background thread); returns the next deadline, or
+ * DECAY_NEVER with nothing cached. */
+uint64_t huge_decay(uint64_t now_ns);
 /* Usable bytes of live blocks; bytes mapped for them and the cache; header
  * bytes; bytes in the cache (dirty: mapped, maybe resident, not in use). */
 void huge_stats(size_t *allocated, size_t *mapped, size_t *metadata, size_t *cached);

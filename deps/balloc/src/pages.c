@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 static long pages_fail_budget = -1;  /* < 0: never fail */
@@ -58,6 +59,22 @@ void *pages_map_aligned(size_t size, size_t align) {
 void pages_unmap(void *p, size_t size) { munmap(p, size); }
 
 bool pages_purge(void *p, size_t size) { return madvise(p, size, MADV_DONTNEED) != 0; }
+
+bool pages_purge_lazy(void *p, size_t size) {
+#ifdef MADV_FREE
+    return madvise(p, size, MADV_FREE) != 0;
+#else
+    (void)p;
+    (void)size;
+    return true;
+#endif
+}
+
+uint64_t pages_clock_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 bool pages_resize_inplace(void *p, size_t old_size, size_t new_size) {
     if (new_size < old_size) {

@@ -1,4 +1,4 @@
-/* pages — every OS call balloc makes (mmap, munmap, madvise, mremap).
+/* pages — every OS call balloc makes (mmap, munmap, madvise, mremap, the clock).
  *
  * Error convention: mapping functions return NULL on failure; the others
  * return true on error. Tests inject failures with pages_fail_after().
@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define PAGE_LG 12
 #define PAGE_SIZE_B ((size_t)1 << PAGE_LG)
@@ -19,6 +20,11 @@ void *pages_map_aligned(size_t size, size_t align);
 void pages_unmap(void *p, size_t size);
 /* Give the pages back (MADV_DONTNEED); they read as zero afterwards. */
 bool pages_purge(void *p, size_t size);
+/* Let the kernel reclaim the pages when it needs memory (MADV_FREE): they
+ * read as before or as zero until written. */
+bool pages_purge_lazy(void *p, size_t size);
+/* CLOCK_MONOTONIC in nanoseconds (for decay). */
+uint64_t pages_clock_ns(void);
 /* Grow or shrink a mapping without moving it. */
 bool pages_resize_inplace(void *p, size_t old_size, size_t new_size);
 /* Move the pages of [p, p + old_size) to target (which must be mapped,

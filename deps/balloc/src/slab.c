@@ -108,6 +108,7 @@ bool bin_heap_insert(struct bin *b, struct run *s) {
         b->heap = nh;
         b->capheap = ncap;
     }
+    b->heap_used += (size_t)(s->nregs - s->nfree);
     heap_place(b, b->nheap++, s);
     heap_sift_up(b, b->nheap - 1);
     return false;
@@ -116,6 +117,7 @@ bool bin_heap_insert(struct bin *b, struct run *s) {
 void bin_heap_remove(struct bin *b, struct run *s) {
     uint32_t i = s->heap_idx;
     s->heap_idx = RUN_HEAP_NONE;
+    b->heap_used -= (size_t)(s->nregs - s->nfree);
     struct run *last = b->heap[--b->nheap];
     if (i == b->nheap)
         return;
@@ -141,4 +143,5 @@ void bin_heap_release(struct bin *b) {
         base_free(b->heap, b->capheap * sizeof(*b->heap));
     b->heap = NULL;
     b->nheap = b->capheap = 0;
+    b->heap_used = 0;
 }

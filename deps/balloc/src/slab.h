@@ -31,6 +31,13 @@ struct bin {
     struct run *cur;
     struct run **heap;
     uint32_t nheap, capheap;
+    size_t heap_used;  /* sum of nregs - nfree over heap[0, nheap): kept by insert and
+                        * remove; the caller lowers it when it frees a region of a
+                        * slab that stays in the heap */
+    /* Statistics (under the arena lock): regions handed out (to users or
+     * thread caches) and returned, and slabs of this class in use. */
+    uint64_t nmalloc, ndalloc;
+    size_t curslabs;
 };
 
 enum { SLAB_GIVE_OK = 0, SLAB_GIVE_DOUBLE = 1, SLAB_GIVE_INVALID = 2 };
@@ -42,6 +49,16 @@ unsigned slab_take(struct run *s, void **out, unsigned n);
 int slab_give(struct run *s, void *p);
 /* Index of region p if p starts a region, else -1. */
 int slab_region_index(const struct run *s, const void *p);
+
+/* Defrag rule (as Redis uses with jemalloc): a block is worth moving if its
+ * slab is in the heap (non-full, not current) and uses no more regions than
+ * the heap's average plus 1/8; moved blocks then gather in fuller slabs. */
+static inline bool bin_defrag_hint(const struct bin *b, const struct run *s) {
+    if (s == b->cur || s->heap_idx == RUN_HEAP_NONE)
+        return false;
+    size_t used = (size_t)(s->nregs - s->nfree);
+    return used * b->nheap <= b->heap_used + b->heap_used / 8;
+}
 
 bool bin_heap_insert(struct bin *b, struct run *s);
 void bin_heap_remove(struct bin *b, struct run *s);

@@ -15,7 +15,7 @@ static size_t tcache_total_slots;
 
 static void tcache_destroy(void *arg);
 
-void tcache_boot(void) {
+void tcache_boot(size_t max_size) {
     static int key_made;
     tcache_total_slots = 0;
     /* Caps shrink with the class size. Halving them up to 1 KiB lowered
@@ -34,6 +34,8 @@ void tcache_boot(void) {
             cap = 16;
         else
             cap = 8;
+        if (s > max_size)
+            cap = 0;  /* the slow paths send such classes to the arena */
         tcache_cap[c] = cap;
         tcache_total_slots += cap + 1;  /* + the spare stack[-1] */
     }
@@ -134,6 +136,13 @@ static void tcache_tick(struct tcache *tc) {
 
 void *tcache_alloc_slow(struct tcache *tc, unsigned cls) {
     struct tbin *b = &tc->bins[cls];
+    if (b->cap == 0) {  /* class not cached (tcache off, or above tcache_max) */
+        void *p = NULL;
+        bool zeroed;
+        if (cls < SC_NSMALL)
+            return arena_fill_small(tc->arena, cls, &p, 1) ? p : NULL;
+        return arena_alloc_large(tc->arena, cls, 0, &zeroed);
+    }
     if (b->n) {
         uint32_t n = b->n - 1;
         if (b->low > n)
@@ -166,6 +175,10 @@ void *tcache_alloc_slow(struct tcache *tc, unsigned cls) {
 
 void tcache_free_flush(struct tcache *tc, unsigned cls, void *p) {
     struct tbin *b = &tc->bins[cls];
+    if (b->cap == 0) {
+        arena_free(p);
+        return;
+    }
     tcache_bin_flush(tc, cls, b->cap / 2);
     b->stack[b->n] = p;
     tbin_set_n(b, b->n + 1);
@@ -177,6 +190,23 @@ void tcache_flush_all(struct tcache *tc) {
         return;
     for (unsigned c = 0; c < SC_NTCACHE; c++)
         tcache_bin_flush(tc, c, 0);
+}
+
+void tcache_set_enabled(struct tcache *tc, bool on) {
+    if (tc->state == TCACHE_NONE)
+        tcache_init(tc);
+    if (tc->state != TCACHE_ACTIVE)
+        return;
+    tcache_flush_all(tc);
+    for (unsigned c = 0; c < SC_NTCACHE; c++) {
+        __atomic_store_n(&tc->bins[c].cap, on ? tcache_cap[c] : 0, __ATOMIC_RELAXED);
+        tc->bins[c].low = 0;
+    }
+    tc->disabled = !on;
+}
+
+bool tcache_enabled(const struct tcache *tc) {
+    return tc->state == TCACHE_ACTIVE && !tc->disabled && tcache_total_slots > SC_NTCACHE;
 }
 
 static void tcache_destroy(void *arg) {

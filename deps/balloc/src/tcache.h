@@ -15,6 +15,7 @@
 #ifndef BALLOC_TCACHE_H
 #define BALLOC_TCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,7 @@ struct tcache {
     struct arena *arena;        /* this thread's arena */
     int state;                  /* enum tcache_state */
     unsigned gc_ticks;
+    int disabled;               /* turned off with tcache_set_enabled */
     struct tcache *prev, *next; /* registry of live caches */
     void **slots;
     size_t slots_bytes;
@@ -60,7 +62,8 @@ struct tcache {
 
 extern _Thread_local struct tcache tcache_tls __attribute__((tls_model("initial-exec")));
 
-void tcache_boot(void);
+/* Caps per class; classes above max_size (all, with 0) are not cached. */
+void tcache_boot(size_t max_size);
 /* Make this thread's cache active (or leave it uncached on failure). */
 void tcache_init(struct tcache *tc);
 /* The thread's arena, choosing one if it has none yet (starting the cache
@@ -72,6 +75,10 @@ void *tcache_alloc_slow(struct tcache *tc, unsigned cls);
 /* Bin cls is full: flush part of it, then cache p. */
 void tcache_free_flush(struct tcache *tc, unsigned cls, void *p);
 void tcache_flush_all(struct tcache *tc);
+/* Turn this thread's cache on or off (off: flushed, every bin's cap 0, so
+ * both fast paths fall to the slow path, which goes to the arena). */
+void tcache_set_enabled(struct tcache *tc, bool on);
+bool tcache_enabled(const struct tcache *tc);
 /* Bytes in all live caches and their number; caller holds the registry lock. */
 void tcache_registry_lock(void);
 void tcache_registry_unlock(void);

@@ -1,4 +1,5 @@
-/* Extent set alone: best fit, split, coalescing, grow, purge accounting. */
+/* Extent set alone: best fit, split, coalescing by state, grow, decay and
+ * purge accounting. */
 #include <string.h>
 
 #include "balloc.h"
@@ -14,7 +15,6 @@ static struct run *take(uint32_t n) {
     if (r) {
         r->kind = RUN_LARGE;
         r->cls = 50;
-        r->clean = 0;
         chunk_mark_run(r);
     }
     return r;
@@ -22,17 +22,18 @@ static struct run *take(uint32_t n) {
 
 static unsigned count_free_runs(void) {
     unsigned k = 0;
-    for (unsigned n = 0; n <= CHUNK_PAGES; n++)
-        for (struct run *r = es->bucket[n]; r; r = r->next)
-            k++;
+    for (unsigned s = 0; s < RUN_NSTATES; s++)
+        for (unsigned n = 0; n <= CHUNK_PAGES; n++)
+            for (struct run *r = es->bucket[s][n]; r; r = r->next)
+                k++;
     return k;
 }
 
 TEST(fresh_chunk_is_one_clean_run) {
     CHECK(!extent_add_chunk(es, ch));
     CHECK_EQ(count_free_runs(), 1);
-    CHECK_EQ(es->npages_clean, CHUNK_USABLE_PAGES);
-    CHECK_EQ(es->npages_dirty, 0);
+    CHECK_EQ(es->npages[RUN_RETAINED], CHUNK_USABLE_PAGES);
+    CHECK_EQ(es->npages[RUN_DIRTY], 0);
 }
 
 TEST(split_and_coalesce) {
@@ -50,7 +51,7 @@ TEST(split_and_coalesce) {
     extent_free(es, r[1]);
     extent_free(es, r[3]);
     CHECK_EQ(count_free_runs(), 3);
-    CHECK_EQ(es->npages_dirty, 6);
+    CHECK_EQ(es->npages[RUN_DIRTY], 6);
     /* best fit: a 2-page request takes the 2-page hole, not the 4-page one */
     struct run *b = take(2);
     CHECK(b && b->base == r[1]->base);
@@ -64,9 +65,14 @@ TEST(split_and_coalesce) {
     for (int i = 0; i < 6; i++)
         if (i != 3)
             extent_free(es, r[i]);
+    /* the dirty pages merge with each other, not with the retained tail */
+    CHECK_EQ(count_free_runs(), 2);
+    CHECK_EQ(es->npages[RUN_DIRTY], 21);
+    CHECK_EQ(es->npages[RUN_DIRTY] + es->npages[RUN_RETAINED], CHUNK_USABLE_PAGES);
+    /* purged, they are retained too: back to one run */
+    CHECK_EQ(extent_purge(es), 21);
     CHECK_EQ(count_free_runs(), 1);
-    CHECK_EQ(es->npages_dirty + es->npages_clean, CHUNK_USABLE_PAGES);
-    CHECK(es->bucket[CHUNK_USABLE_PAGES] != NULL);
+    CHECK(es->bucket[RUN_RETAINED][CHUNK_USABLE_PAGES] != NULL);
     CHECK_EQ(c->pmap[CHUNK_HDR_PAGES + 3].cls, PMAP_CLS_FREE);
 }
 
@@ -83,6 +89,7 @@ TEST(grow_and_split_in_place) {
     extent_free(es, tail);
     CHECK_EQ(a->npages, 2);
     extent_free(es, a);
+    extent_purge(es);
     CHECK_EQ(count_free_runs(), 1);
 }
 
@@ -90,13 +97,42 @@ TEST(purge_makes_clean) {
     struct run *a = take(10);
     memset(a->base, 1, 10 * PAGE_SIZE_B);
     extent_free(es, a);
-    CHECK(es->npages_dirty > 0);
+    CHECK(es->npages[RUN_DIRTY] > 0);
     extent_purge(es);
-    CHECK_EQ(es->npages_dirty, 0);
+    CHECK_EQ(es->npages[RUN_DIRTY], 0);
     struct run *b = take(10);
     CHECK(b->base[0] == 0 && b->base[10 * PAGE_SIZE_B - 1] == 0);
     extent_free(es, b);
     CHECK(extent_alloc(es, CHUNK_USABLE_PAGES + 1) == NULL);
+}
+
+TEST(alloc_prefers_dirty_then_muzzy_and_decays_oldest_first) {
+    extent_purge(es);
+    struct run *r[4];
+    for (int i = 0; i < 4; i++)
+        r[i] = take(4);
+    struct run *gap = take(1);  /* keeps r[3] from merging with the tail */
+    char *b0 = r[0]->base, *b2 = r[2]->base;
+    extent_free(es, r[0]);      /* oldest dirty */
+    extent_free(es, r[2]);
+    CHECK_EQ(es->npages[RUN_DIRTY], 8);
+    /* oldest first: r[0]'s 4 pages become muzzy (or retained without MADV_FREE) */
+    CHECK_EQ(extent_decay(es, RUN_DIRTY, RUN_MUZZY, 1), 4);
+    CHECK_EQ(es->npages[RUN_DIRTY], 4);
+    CHECK_EQ(es->npages[RUN_MUZZY] + es->npages[RUN_DIRTY] + es->npages[RUN_RETAINED],
+             CHUNK_USABLE_PAGES - 9);
+    /* a 4-page request takes the dirty run, then the muzzy one, then retained */
+    struct run *a = take(4);
+    CHECK(a->base == b2);
+    struct run *b = take(4);
+    CHECK(es->npages[RUN_MUZZY] == 0 ? 1 : b->base == b0);
+    extent_free(es, a);
+    extent_free(es, b);
+    extent_free(es, r[1]);
+    extent_free(es, r[3]);
+    extent_free(es, gap);
+    extent_purge(es);
+    CHECK_EQ(count_free_runs(), 1);
 }
 
 int main(void) {
@@ -108,5 +144,6 @@ int main(void) {
     RUN(split_and_coalesce);
     RUN(grow_and_split_in_place);
     RUN(purge_makes_clean);
+    RUN(alloc_prefers_dirty_then_muzzy_and_decays_oldest_first);
     return harness_done();
 }
