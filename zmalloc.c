@@ -528,10 +528,10 @@ size_t zmalloc_defrag_cycle(const struct zmalloc_defrag_policy *policy, long lon
     return r.moved_bytes;
 }
 
-#if defined(USE_JEMALLOC) && !defined(JEMALLOC_FRAG_HINT)
+#if !defined(JEMALLOC_FRAG_HINT)
 /* Redis's defrag.c declares and calls the hint its patched jemalloc adds;
- * with any other jemalloc this one stands in, so such a server links and
- * defragments unchanged. */
+ * with any other jemalloc, or balloc, this one stands in, so such a server
+ * links and defragments unchanged. */
 int je_get_defrag_hint(void *ptr);
 int je_get_defrag_hint(void *ptr) { return zmalloc_defrag_hint(ptr); }
 #endif

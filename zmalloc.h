@@ -140,8 +140,8 @@
 /* Active defragmentation needs a per-block hint (would moving this block
  * help?) and an allocation and free that bypass the thread cache, for the
  * move. jemalloc (any build: the hint comes from its utilization query)
- * has them in usable-size mode. */
-#if defined(USE_JEMALLOC) && defined(HAVE_MALLOC_SIZE)
+ * and balloc have them, in usable-size mode. */
+#if (defined(USE_JEMALLOC) || defined(USE_BALLOC)) && defined(HAVE_MALLOC_SIZE)
 #define HAVE_DEFRAG 1
 #endif
 

@@ -22,6 +22,14 @@ static inline void *zb_calloc_usable(size_t size, size_t *usable) {
 }
 static inline size_t zb_free_usable(void *p) { return balloc_free_usable(p); }
 
+/* Active defrag: balloc's own hint (Redis's rule) and cache-bypassing calls. */
+#define ZB_HAVE_DEFRAG 1
+static inline void *zb_malloc_no_tcache(size_t size, size_t *usable) {
+    return balloc_malloc_usable_no_tcache(size, usable);
+}
+static inline size_t zb_free_no_tcache(void *p) { return balloc_free_usable_no_tcache(p); }
+static inline int zb_defrag_hint(void *p) { return balloc_defrag_hint(p); }
+
 static inline int zb_stats(int refresh, struct zb_stats *st) {
     struct balloc_stats bs;
     (void)refresh;
@@ -31,6 +39,7 @@ static inline int zb_stats(int refresh, struct zb_stats *st) {
     st->active = bs.active;
     st->resident = bs.resident;
     st->retained = bs.retained;
+    st->muzzy = bs.muzzy;
     st->frag_smallbins = bs.frag_smallbins;
     return 1;
 }
@@ -43,6 +52,9 @@ static inline int zb_purge(void) {
     balloc_purge();
     return 0;
 }
-static inline void zb_set_background_thread(int enable) { (void)enable; }
+static inline void zb_set_background_thread(int enable) {
+    _Bool on = enable != 0;
+    balloc_ctl("background_thread", NULL, NULL, &on, sizeof(on));
+}
 
 #endif
