@@ -147,6 +147,9 @@ demo: check-backend $(B)/demo
 $(B)/bench_overhead: bench/overhead.c $(LIB)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
+$(B)/bench_defrag: bench/defrag.c $(LIB)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+
 bench-overhead: check-backend $(B)/bench_overhead
 	$(B)/bench_overhead $(BENCH_ARGS)
 

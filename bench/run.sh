@@ -32,6 +32,21 @@ done
 echo
 grep '^summary' "$out"
 echo "written: $out"
+
+# Fragmentation, then active defrag, on the backends that have it.
+dout=bench/results/defrag.txt
+{
+    echo "# Redis-like fragmentation (1M values of 16..128 B, free half, refill with 160..512 B),"
+    echo "# then zmalloc_defrag_cycle until a pass moves nothing, then zmalloc_purge()."
+    echo "# RSS/live: (RSS - RSS before the fill) / bytes requested; RSS/used: the same over"
+    echo "# zmalloc_used_memory() (requested + size-class rounding); alloc_frag: allocator_frag_ratio."
+} >"$dout"
+for m in bundled jemalloc; do
+    $MAKE -s --no-print-directory check-backend MALLOC=$m >/dev/null 2>&1 || continue
+    $MAKE -s --no-print-directory -j2 MALLOC=$m "build/$m/bench_defrag" >/dev/null || exit 1
+    "build/$m/bench_defrag" | tee -a "$dout"
+done
+echo "written: $dout"
 if [ "${BENCH_ALLOC:-1}" = 1 ]; then
     $MAKE -s --no-print-directory balloc || exit 1
     bash bench/alloc/run.sh
