@@ -263,10 +263,18 @@ if [ "${DECAY:-1}" = 1 ]; then
     for i in "${!names[@]}"; do
         name=${names[$i]}
         [ "$name" = balloc-lowest ] && continue # the slab order does not matter here
-        echo "decay    ${name}" >&2
-        printf '%s %s\n' "$name" "$name" >>"$DDAT"
-        LD_PRELOAD=${libs[$i]} "$DECAY_BIN" "${DECAY_MIB:-1024}" "${DECAY_SECONDS:-12}" | grep -v '^#' >>"$DDAT"
-        printf '\n\n' >>"$DDAT"
+        confs=("")
+        # balloc purges from allocating threads by default (none here) and
+        # from a background thread when asked: show both.
+        [ "$name" = balloc ] && confs+=("background_thread:true")
+        for conf in "${confs[@]}"; do
+            label=$name${conf:+-bg}
+            echo "decay    ${label}" >&2
+            printf '%s %s\n' "$label" "$label" >>"$DDAT"
+            BALLOC_CONF=$conf LD_PRELOAD=${libs[$i]} "$DECAY_BIN" "${DECAY_MIB:-1024}" "${DECAY_SECONDS:-12}" |
+                grep -v '^#' >>"$DDAT"
+            printf '\n\n' >>"$DDAT"
+        done
     done
     {
         echo "decay: RSS in MiB after freeing ${DECAY_MIB:-1024} MiB, with no further calls"
