@@ -129,6 +129,11 @@ static double measure(enum variant v, size_t size, int threads, int held, long i
     return best;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 int main(int argc, char **argv) {
     static const size_t sizes[] = {8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384, 65536};
     double scale = argc > 1 ? atof(argv[1]) : 0.3;
@@ -148,7 +153,8 @@ int main(int argc, char **argv) {
            "zmalloc", "shared", "over%", "raw2T", "zm2T", "sh2T", "rawx2", "zmx2", "shx2");
     /* Warm up: threads, caches and the first pages, before anything counts. */
     for (int v = 0; v < NVARIANTS; v++) measure((enum variant)v, 64, 2, 64, 100000, 2);
-    double worst_over = -1e9, worst_scale = 1e9;
+    double worst_over = -1e9, worst_scale = 1e9, overs[64], scales[64];
+    int nrows = 0;
     for (int held = 0; held <= 64; held += 64) {
         for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
             size_t size = sizes[i];
@@ -165,14 +171,19 @@ int main(int argc, char **argv) {
             for (int v = 0; v < NVARIANTS; v++) x2[v] = 2 * ns1[v] / ns2[v];
             if (over > worst_over) worst_over = over;
             if (x2[ZMALLOC] < worst_scale) worst_scale = x2[ZMALLOC];
+            overs[nrows] = over;
+            scales[nrows++] = x2[ZMALLOC];
             printf("%-8s %-6zu | %8.2f %8.2f %8.2f %+7.1f%% | %8.2f %8.2f %8.2f | %6.2f %6.2f %6.2f\n",
                    held ? "held64" : "pairs", size, ns1[RAW], ns1[ZMALLOC], ns1[SHARED], over,
                    ns2[RAW], ns2[ZMALLOC], ns2[SHARED], x2[RAW], x2[ZMALLOC], x2[SHARED]);
             fflush(stdout);
         }
     }
-    printf("summary %s: worst zmalloc overhead at 1 thread %+.1f%%, worst 2-thread scaling %.2fx\n",
-           ZMALLOC_LIB, worst_over, worst_scale);
+    qsort(overs, (size_t)nrows, sizeof(double), cmp_double);
+    qsort(scales, (size_t)nrows, sizeof(double), cmp_double);
+    printf("summary %s: zmalloc over raw at 1 thread: median %+.1f%%, worst %+.1f%%; "
+           "2-thread scaling: median %.2fx, worst %.2fx\n",
+           ZMALLOC_LIB, overs[nrows / 2], worst_over, scales[nrows / 2], worst_scale);
     (void)variant_name;
     return 0;
 }
