@@ -391,16 +391,8 @@ bool arena_util_query(const void *p, size_t out[5]) {
 }
 
 void arena_purge_all(void) {
-    for (unsigned i = 0; i < narenas_total; i++) {
-        struct arena *a = __atomic_load_n(&arenas[i], __ATOMIC_ACQUIRE);
-        if (a == NULL)
-            continue;
-        pthread_mutex_lock(&a->lock);
-        extent_purge(&a->eset);
-        for (unsigned k = 0; k < 2; k++)
-            decay_purged(&a->decay[k], 0);
-        pthread_mutex_unlock(&a->lock);
-    }
+    for (unsigned i = 0; i < narenas_total; i++)
+        arena_purge_one(i);
 }
 
 void arena_set_decay_ms(unsigned which, int64_t ms) {
