@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,4 +93,35 @@ bool pages_move(void *p, size_t old_size, void *target, size_t new_size) {
         return true;
     void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
     return q != target;
+}
+
+bool pages_guard(void *p, size_t size) {
+    if (pages_should_fail())
+        return true;
+    return mprotect(p, size, PROT_NONE) != 0;
+}
+
+bool pages_unguard(void *p, size_t size) { return mprotect(p, size, PROT_READ | PROT_WRITE) != 0; }
+
+bool pages_entropy(void *buf, size_t len) {
+    unsigned char *b = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = getrandom(b + got, len - got, GRND_NONBLOCK);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got == len)
+        return true;
+    /* No entropy yet (early boot): mix the clock with addresses, which ASLR
+     * varies per process. */
+    uint64_t x = pages_clock_ns() ^ (uint64_t)(uintptr_t)buf ^ ((uint64_t)(uintptr_t)&pages_entropy << 17);
+    for (size_t i = got; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        b[i] = (unsigned char)(x >> 56);
+    }
+    return false;
 }

@@ -31,6 +31,13 @@ bool pages_resize_inplace(void *p, size_t old_size, size_t new_size);
  * new_size long; it is replaced) and extend them to new_size with zero
  * pages: the old pages keep their contents and stay resident. */
 bool pages_move(void *p, size_t old_size, void *target, size_t new_size);
+/* Make [p, p + size) inaccessible (a guard) or readable and writable again;
+ * page-aligned. True on error (the protection is then unchanged). */
+bool pages_guard(void *p, size_t size);
+bool pages_unguard(void *p, size_t size);
+/* Fill buf with len random bytes from the kernel (getrandom); false if it
+ * cannot, and then buf holds bytes mixed from the clock and addresses. */
+bool pages_entropy(void *buf, size_t len);
 /* Fault injection: the next n maps succeed, then all fail; n < 0 disables. */
 void pages_fail_after(long n);
 /* The system page size (checked against PAGE_SIZE_B at start-up). */
