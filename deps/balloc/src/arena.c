@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base.h"
+#include "check.h"
 #include "util.h"
 
 static struct arena *arenas[ARENA_MAX];
@@ -37,6 +38,10 @@ static struct arena *arena_create_locked(unsigned i) {
             /* The seed differs per arena, so their epochs end at different times. */
             for (unsigned k = 0; k < 2; k++)
                 decay_init(&a->decay[k], arena_decay_ms[k], now, (uint64_t)i * 2 + k + 1);
+            if (BALLOC_SECURE) {
+                (void)pages_entropy(&a->rng, sizeof(a->rng));
+                a->rng |= 1;  /* xorshift must not start at 0 */
+            }
             __atomic_store_n(&arenas[i], a, __ATOMIC_RELEASE);
         }
     }
@@ -111,6 +116,17 @@ static struct run *arena_run_alloc_locked(struct arena *a, uint32_t npages) {
     return extent_alloc(&a->eset, npages);
 }
 
+/* Mark an in-use large run's pages. Pages past its block (the hardened
+ * build's guard, or pages a failed split left) are marked PMAP_CLS_NONE, so
+ * a pointer into them is an invalid free rather than a block of the class. */
+static void arena_mark_large(struct run *r) {
+    chunk_mark_run(r);
+    struct chunk *c = chunk_of((uintptr_t)r->base);
+    unsigned head = chunk_page_index(c, r->base);
+    for (uint32_t i = (uint32_t)(sc_size[r->cls] >> PAGE_LG); i < r->npages; i++)
+        c->pmap[head + i].cls = (uint8_t)PMAP_CLS_NONE;
+}
+
 static struct run *arena_slab_new_locked(struct arena *a, unsigned cls) {
     struct run *s = arena_run_alloc_locked(a, sc_slab_pages[cls]);
     if (s == NULL)
@@ -178,11 +194,12 @@ unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n)
                 break;
             b->cur = s;
         }
-        got += slab_take(s, out + got, n - got);
+        got += BALLOC_SECURE ? slab_take_random(s, out + got, n - got, &a->rng)
+                             : slab_take(s, out + got, n - got);
         if (s->nfree == 0)
             b->cur = NULL;
     }
-    a->allocated += (size_t)got * sc_size[cls];
+    a->allocated += (size_t)got * check_usable(cls);
     b->nmalloc += got;
     arena_tick_locked(a);
     pthread_mutex_unlock(&a->lock);
@@ -195,7 +212,8 @@ unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n)
 }
 
 void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroed) {
-    uint32_t npages = (uint32_t)(sc_size[cls] >> PAGE_LG);
+    /* Hardened: the run's last page is a guard. */
+    uint32_t npages = (uint32_t)(sc_size[cls] >> PAGE_LG) + CHECK_GUARD_PAGES;
     uint32_t extra = align > PAGE_SIZE_B ? (uint32_t)(align >> PAGE_LG) - 1 : 0;
     if ((size_t)npages + extra > CHUNK_USABLE_PAGES)
         return NULL;
@@ -223,11 +241,20 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
             }
         }
     }
+    if (CHECK_GUARD_PAGES && pages_guard(r->base + sc_size[cls], PAGE_SIZE_B)) {
+        extent_free(&a->eset, r);
+        r = NULL;
+        if (lead)
+            extent_free(&a->eset, lead);
+        if (trail)
+            extent_free(&a->eset, trail);
+        goto out;
+    }
     *zeroed = r->state == RUN_RETAINED;
     r->state = RUN_DIRTY;
     r->kind = RUN_LARGE;
     r->cls = (uint8_t)cls;
-    chunk_mark_run(r);
+    arena_mark_large(r);
     if (lead)
         extent_free(&a->eset, lead);
     if (trail)
@@ -249,6 +276,9 @@ void arena_free_locked(struct arena *a, void *p) {
     if (r->kind == RUN_LARGE) {
         if (p != r->base)
             util_fatal_ptr("invalid free", p);
+        /* A guard that cannot be lifted keeps its run out of use for good. */
+        if (CHECK_GUARD_PAGES && pages_unguard(r->base + sc_size[r->cls], PAGE_SIZE_B))
+            return;
         a->allocated -= sc_size[r->cls];
         arena_run_release_locked(a, r);
         return;
@@ -257,7 +287,7 @@ void arena_free_locked(struct arena *a, void *p) {
     if (rc != SLAB_GIVE_OK)
         util_fatal_ptr(rc == SLAB_GIVE_DOUBLE ? "double free" : "invalid free", p);
     struct bin *b = &a->bins[r->cls];
-    a->allocated -= sc_size[r->cls];
+    a->allocated -= check_usable(r->cls);
     b->ndalloc++;
     if (r->heap_idx != RUN_HEAP_NONE)
         b->heap_used--;
@@ -288,7 +318,20 @@ void arena_free(void *p) {
     pthread_mutex_unlock(&a->lock);
 }
 
+bool arena_block_free(const void *p) {
+    struct arena *a = arena_of_ptr(p);
+    pthread_mutex_lock(&a->lock);
+    struct chunk *c = chunk_of((uintptr_t)p);
+    struct run *r = chunk_run_of(c, (uintptr_t)p);
+    bool is_free = r == NULL ? c->pmap[chunk_page_of((uintptr_t)p)].cls == PMAP_CLS_FREE
+                             : r->kind == RUN_SLAB && slab_region_free(r, p);
+    pthread_mutex_unlock(&a->lock);
+    return is_free;
+}
+
 bool arena_resize_large(void *p, unsigned cls) {
+    if (BALLOC_SECURE)
+        return true;  /* the guard page would have to move */
     struct arena *a = arena_of_ptr(p);
     uint32_t npages = (uint32_t)(sc_size[cls] >> PAGE_LG);
     bool fail = true;
@@ -445,7 +488,7 @@ void arena_stats_read(struct arena_stats *st) {
         st->muzzy += a->eset.npages[RUN_MUZZY] * PAGE_SIZE_B;
         st->retained += a->eset.npages[RUN_RETAINED] * PAGE_SIZE_B;
         st->mapped += a->nchunks * CHUNK_SIZE;
-        st->metadata += a->nchunks * CHUNK_HDR_PAGES * PAGE_SIZE_B;
+        st->metadata += a->nchunks * (CHUNK_PAGES - CHUNK_USABLE_PAGES) * PAGE_SIZE_B;
         for (unsigned c = 0; c < SC_NSMALL; c++) {
             struct bin *b = &a->bins[c];
             size_t nfree = b->cur ? b->cur->nfree : 0;

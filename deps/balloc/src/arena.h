@@ -42,6 +42,7 @@ struct arena {
     struct decay decay[2];      /* [0]: dirty pages, [1]: muzzy pages */
     unsigned decay_ticks;       /* slow-path events since the clock was last read */
     size_t bg_seen;             /* dirty pages when the background thread was last woken */
+    uint64_t rng;               /* hardened build: random region choice (under lock) */
 };
 
 struct arena_stats {
@@ -92,6 +93,9 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
 /* Free block p of this arena (the caller holds a->lock). */
 void arena_free_locked(struct arena *a, void *p);
 void arena_free(void *p);
+/* Whether block p of an arena chunk is free in its arena: its page is in a
+ * free run, or its region is free in its slab (misuse checks). */
+bool arena_block_free(const void *p);
 /* Resize the large run holding p in place to class cls; true on failure. */
 bool arena_resize_large(void *p, unsigned cls);
 /* Whether the small block p (in an arena chunk) is worth moving: see

@@ -18,6 +18,7 @@
 #include "background.h"
 #include "decay.h"
 #include "base.h"
+#include "check.h"
 #include "huge.h"
 #include "opts.h"
 #include "sc.h"
@@ -91,6 +92,7 @@ static BALLOC_COLD void balloc_boot(void) {
     if (pages_os_page_size() != PAGE_SIZE_B)
         util_fatal_ptr("unsupported page size", (void *)pages_os_page_size());
     sc_init();
+    check_boot();
     decay_boot();
     opts_boot();
     slab_policy = (int)opt_value[OPT_SLAB_POLICY];
@@ -153,7 +155,7 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
     struct tcache *tc = &tcache_tls;
     void *p;
     if (size <= SC_LARGE_MAX) {
-        unsigned cls = sc_index(size);
+        unsigned cls = check_class(size);
         if (cls < SC_NTCACHE) {
             if (tc->state == TCACHE_NONE)
                 tcache_init(tc);
@@ -173,8 +175,9 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
         }
         if (p == NULL)
             return balloc_oom(usable);
+        check_on_alloc(p, cls);
         if (usable)
-            *usable = sc_size[cls];
+            *usable = check_usable(cls);
         return p;
     }
     p = huge_alloc(size, 0, false);
@@ -186,16 +189,17 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
 }
 
 BALLOC_INLINE void *balloc_malloc_inline(size_t size, size_t *usable) {
-    if (BALLOC_LIKELY(size <= SC_LOOKUP_MAX)) {
-        unsigned cls = sc_lookup[(size + SC_QUANTUM - 1) >> 3];
+    if (BALLOC_LIKELY(size <= CHECK_FAST_MAX)) {
+        unsigned cls = check_fast_class(size);
         struct tbin *b = &tcache_tls.bins[cls];
         uint32_t n = b->n;
         if (BALLOC_LIKELY(n > b->low)) {
             void *p = b->top;
             b->top = b->stack[(ptrdiff_t)n - 2];
             b->n = n - 1;
+            check_on_alloc(p, cls);
             if (usable)
-                *usable = sc_size[cls];
+                *usable = check_usable(cls);
             return p;
         }
     }
@@ -212,24 +216,42 @@ BALLOC_EXPORT void *balloc_malloc_usable(size_t size, size_t *usable) {
     return p;
 }
 
-/* ---- free --------------------------------------------------------------- */
+/* ---- free ---------------------------------------------------------------- */
 
-/* Usable size of a live block; aborts with "<what> of 0x..." if p is not one. */
-static size_t balloc_lookup_usable(const void *p, const char *what) {
+/* What a misuse is called, by the call that meets it: a pointer that is not
+ * a live block's start, and a block that is already free. */
+enum balloc_op { OP_FREE, OP_REALLOC, OP_USABLE, OP_RESIZE };
+static const char *const balloc_op_invalid[] = {"invalid free", "invalid realloc",
+                                                "invalid pointer", "invalid resize"};
+static const char *const balloc_op_freed[] = {"double free", "realloc after free",
+                                              "usable size after free", "resize after free"};
+
+/* Block p of cached class cls holds the free key: if it is in a thread
+ * cache or free in its slab, the call is a misuse of a freed block. */
+static BALLOC_COLD void balloc_check_freed(const void *p, unsigned cls, enum balloc_op op) {
+    if (tcache_holds(p, cls) || arena_block_free(p))
+        util_fatal_ptr(balloc_op_freed[op], p);
+}
+
+/* Usable size of a live block; aborts with the op's message if p is not one. */
+static size_t balloc_lookup_usable(const void *p, enum balloc_op op) {
     uintptr_t a = (uintptr_t)p;
-    unsigned kind = chunk_kind_of(a);
-    if (kind == CHUNK_KIND_ARENA) {
+    if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
         struct chunk *c = chunk_of(a);
         struct run *r = chunk_run_of(c, a);
-        if (r == NULL)
-            util_fatal_ptr(strcmp(what, "invalid free") ? what : chunk_misuse_of(c, a), p);
+        if (r == NULL)  /* a page of a free run was handed out before; a header page never */
+            util_fatal_ptr(c->pmap[chunk_page_of(a)].cls == PMAP_CLS_FREE ? balloc_op_freed[op]
+                                                                         : balloc_op_invalid[op],
+                           p);
         if (r->kind == RUN_LARGE ? (const char *)p != r->base : slab_region_index(r, p) < 0)
-            util_fatal_ptr(what, p);
-        return sc_size[r->cls];
+            util_fatal_ptr(balloc_op_invalid[op], p);
+        if (r->cls < SC_NTCACHE && BALLOC_UNLIKELY(check_key_present(p)))
+            balloc_check_freed(p, r->cls, op);
+        return check_usable(r->cls);
     }
     struct huge_hdr *h = huge_hdr_of(p);
     if (h == NULL)
-        util_fatal_ptr(what, p);
+        util_fatal_ptr(huge_was_freed(p) ? balloc_op_freed[op] : balloc_op_invalid[op], p);
     return h->usable;
 }
 
@@ -237,11 +259,12 @@ static BALLOC_COLD size_t balloc_free_slow(void *p) {
     if (p == NULL)
         return 0;
     uintptr_t a = (uintptr_t)p;
-    unsigned kind = chunk_kind_of(a);
-    if (kind == CHUNK_KIND_ARENA) {
-        size_t usable = balloc_lookup_usable(p, "invalid free");
+    if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
+        size_t usable = balloc_lookup_usable(p, OP_FREE);
         unsigned cls = chunk_of(a)->pmap[chunk_page_of(a)].cls;
         struct tcache *tc = &tcache_tls;
+        if (cls < SC_NTCACHE || BALLOC_SECURE)
+            check_on_free(p, cls);
         if (cls < SC_NTCACHE && tc->state == TCACHE_ACTIVE && tc->bins[cls].cap) {
             struct tbin *b = &tc->bins[cls];
             if (b->n < b->cap) {
@@ -255,11 +278,8 @@ static BALLOC_COLD size_t balloc_free_slow(void *p) {
         }
         return usable;
     }
-    struct huge_hdr *h = huge_hdr_of(p);
-    if (h == NULL)
-        util_fatal_ptr("invalid free", p);
-    size_t usable = h->usable;
-    huge_free(h);
+    size_t usable = balloc_lookup_usable(p, OP_FREE);
+    huge_free(huge_hdr_of(p));
     return usable;
 }
 
@@ -269,15 +289,21 @@ BALLOC_INLINE size_t balloc_free_inline(void *p) {
         struct pmap_ent e = chunk_of(a)->pmap[chunk_page_of(a)];
         unsigned cls = e.cls;
         if (BALLOC_LIKELY(cls < SC_NTCACHE)) {
+            /* p starts a region: its offset in the run is a multiple of the
+             * class size (within a slab's pages that also bounds the index;
+             * a large run's pages beyond its block are not marked with it). */
             uint64_t off = (a & PAGE_MASK_B) + ((uint64_t)e.pgoff << PAGE_LG);
             uint64_t m = sc_div_magic[cls];
             struct tbin *b = &tcache_tls.bins[cls];
             uint32_t n = b->n;
             if (BALLOC_LIKELY(off * m <= m - 1 && n < b->cap)) {
+                if (BALLOC_UNLIKELY(check_key_present(p)))
+                    balloc_check_freed(p, cls, OP_FREE);
+                check_on_free(p, cls);
                 b->stack[n] = p;
                 b->top = p;
                 b->n = n + 1;
-                return sc_size[cls];
+                return check_usable(cls);
             }
         }
     }
@@ -288,23 +314,21 @@ BALLOC_EXPORT void balloc_free(void *p) { (void)balloc_free_inline(p); }
 
 BALLOC_EXPORT size_t balloc_free_usable(void *p) { return balloc_free_inline(p); }
 
+static BALLOC_COLD void balloc_fail_sized(void *p) { util_fatal_ptr("wrong size in sized free", p); }
+
+/* The size must lead to the block's own class (or, above the cached
+ * classes, to its usable size): anything else would file the block under
+ * another class. A pointer that is not a live block is left to the free,
+ * which names that misuse. */
 BALLOC_EXPORT void balloc_free_sized(void *p, size_t size) {
-#ifndef BALLOC_DEBUG
-    if (BALLOC_LIKELY(size <= SC_LOOKUP_MAX && p != NULL)) {
-        unsigned cls = sc_lookup[(size + SC_QUANTUM - 1) >> 3];
-        struct tbin *b = &tcache_tls.bins[cls];
-        uint32_t n = b->n;
-        if (BALLOC_LIKELY(n < b->cap)) {
-            b->stack[n] = p;
-            b->top = p;
-            b->n = n + 1;
-            return;
-        }
+    uintptr_t a = (uintptr_t)p;
+    if (BALLOC_LIKELY(chunk_kind_of(a) == CHUNK_KIND_ARENA && size <= CHECK_FAST_MAX)) {
+        unsigned cls = chunk_of(a)->pmap[chunk_page_of(a)].cls;
+        if (BALLOC_UNLIKELY(cls != check_fast_class(size)) && cls < PMAP_CLS_FREE)
+            balloc_fail_sized(p);
+    } else if (p != NULL && balloc_good_size(size) != balloc_lookup_usable(p, OP_FREE)) {
+        balloc_fail_sized(p);
     }
-#else
-    if (p && balloc_good_size(size) != balloc_usable_size(p))
-        util_fatal_ptr("sized free with a wrong size", p);
-#endif
     (void)balloc_free_inline(p);
 }
 
@@ -313,7 +337,7 @@ BALLOC_EXPORT void balloc_free_sized(void *p, size_t size) {
 BALLOC_EXPORT size_t balloc_usable_size(const void *p) {
     if (p == NULL)
         return 0;
-    return balloc_lookup_usable(p, "invalid pointer");
+    return balloc_lookup_usable(p, OP_USABLE);
 }
 
 BALLOC_EXPORT size_t balloc_good_size(size_t size) {
@@ -321,28 +345,31 @@ BALLOC_EXPORT size_t balloc_good_size(size_t size) {
         return 0;
     balloc_ensure_boot();
     if (size <= SC_LARGE_MAX)
-        return sc_size[sc_index(size)];
+        return check_usable(check_class(size));
     return balloc_page_round(size);
 }
 
 /* ---- calloc / realloc --------------------------------------------------- */
 
+static void *balloc_calloc_small(size_t total, size_t *usable) {
+    size_t u;
+    void *p = balloc_malloc_inline(total, &u);
+    if (p)
+        memset(p, 0, total);
+    if (usable)
+        *usable = u;
+    return p;
+}
+
 BALLOC_EXPORT void *balloc_calloc_usable(size_t n, size_t size, size_t *usable) {
     size_t total;
     if (__builtin_mul_overflow(n, size, &total) || total >= PTRDIFF_MAX)
         return balloc_oom(usable);
-    if (total <= SC_LOOKUP_MAX) {
-        size_t u;
-        void *p = balloc_malloc_inline(total, &u);
-        if (p)
-            memset(p, 0, total);
-        if (usable)
-            *usable = u;
-        return p;
-    }
+    if (total <= CHECK_FAST_MAX)
+        return balloc_calloc_small(total, usable);
     balloc_ensure_boot();
     if (total <= SC_LARGE_MAX) {
-        unsigned cls = sc_index(total);
+        unsigned cls = check_class(total);
         struct arena *a = tcache_arena(&tcache_tls);
         bool zeroed = false;
         void *p = a ? arena_alloc_large(a, cls, 0, &zeroed) : NULL;
@@ -367,7 +394,7 @@ BALLOC_EXPORT void *balloc_calloc(size_t n, size_t size) { return balloc_calloc_
 BALLOC_EXPORT size_t balloc_resize_in_place(void *p, size_t size) {
     if (p == NULL)
         return 0;
-    size_t old = balloc_lookup_usable(p, "invalid resize");
+    size_t old = balloc_lookup_usable(p, OP_RESIZE);
     if (size >= PTRDIFF_MAX)
         return old;
     size_t want = balloc_good_size(size);
@@ -377,7 +404,7 @@ BALLOC_EXPORT size_t balloc_resize_in_place(void *p, size_t size) {
     if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
         struct run *r = chunk_run_of(chunk_of(a), a);
         if (r->kind == RUN_LARGE && size > SC_SMALL_MAX && size <= SC_LARGE_MAX) {
-            unsigned cls = sc_index(size);
+            unsigned cls = check_class(size);
             if (!arena_resize_large(p, cls))
                 return sc_size[cls];
         }
@@ -400,7 +427,7 @@ BALLOC_EXPORT void *balloc_realloc_usable(void *p, size_t size, size_t *usable) 
     }
     if (size >= PTRDIFF_MAX)
         return balloc_oom(usable);
-    size_t old = balloc_lookup_usable(p, "invalid realloc");
+    size_t old = balloc_lookup_usable(p, OP_REALLOC);
     size_t want = balloc_good_size(size);
     if (want == old || (old > SC_SMALL_MAX && balloc_resize_in_place(p, size) == want)) {
         if (usable)
@@ -434,9 +461,11 @@ BALLOC_EXPORT void *balloc_aligned_alloc(size_t align, size_t size) {
     if (align <= PAGE_SIZE_B) {
         /* Classes that are multiples of align hold aligned regions: slabs
          * start on pages and regions sit at multiples of the class size. */
-        size_t s = ((size ? size : 1) + align - 1) & ~(align - 1);
+        /* Hardened build: the region also holds the canary; asking for
+         * s - canary gets the class of s. */
+        size_t s = ((size ? size : 1) + CHECK_CANARY_BYTES + align - 1) & ~(align - 1);
         if (s <= SC_LARGE_MAX)
-            return balloc_malloc(s);
+            return balloc_malloc(s - CHECK_CANARY_BYTES);
     }
     balloc_ensure_boot();
     if (size <= SC_LARGE_MAX) {
@@ -444,8 +473,10 @@ BALLOC_EXPORT void *balloc_aligned_alloc(size_t align, size_t size) {
         struct arena *a = tcache_arena(&tcache_tls);
         bool zeroed;
         void *p = a ? arena_alloc_large(a, cls, align, &zeroed) : NULL;
-        if (p)
+        if (p) {
+            check_on_alloc(p, cls);
             return p;
+        }
     }
     void *p = huge_alloc(size, align, false);
     return p ? p : balloc_oom(NULL);
@@ -479,9 +510,11 @@ BALLOC_EXPORT void *balloc_malloc_usable_no_tcache(size_t size, size_t *usable) 
     void *p;
     size_t u;
     if (size <= SC_LARGE_MAX) {
-        unsigned cls = sc_index(size);
+        unsigned cls = check_class(size);
         p = balloc_alloc_uncached(&tcache_tls, cls);
-        u = sc_size[cls];
+        if (p)
+            check_on_alloc(p, cls);
+        u = check_usable(cls);
     } else {
         p = huge_alloc(size, 0, false);
         u = balloc_page_round(size);
@@ -496,11 +529,16 @@ BALLOC_EXPORT void *balloc_malloc_usable_no_tcache(size_t size, size_t *usable) 
 BALLOC_EXPORT size_t balloc_free_usable_no_tcache(void *p) {
     if (p == NULL)
         return 0;
-    size_t usable = balloc_lookup_usable(p, "invalid free");
-    if (chunk_kind_of((uintptr_t)p) == CHUNK_KIND_ARENA)
+    size_t usable = balloc_lookup_usable(p, OP_FREE);
+    uintptr_t a = (uintptr_t)p;
+    if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
+        unsigned cls = chunk_of(a)->pmap[chunk_page_of(a)].cls;
+        if (cls < SC_NTCACHE || BALLOC_SECURE)
+            check_on_free(p, cls);
         arena_free(p);
-    else
+    } else {
         huge_free(huge_hdr_of(p));
+    }
     return usable;
 }
 

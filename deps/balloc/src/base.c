@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "check.h"
 #include "pages.h"
 
 #define BASE_MIN_LG 6
@@ -18,6 +19,21 @@ static pthread_mutex_t base_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct base_free_node *base_lists[BASE_NLISTS];  /* by lg size */
 static char *base_bump, *base_end;                       /* current block */
 static size_t base_mapped_bytes;
+
+/* size bytes of fresh zero pages; the hardened build maps a guard page on
+ * each side, so an overflow of a user block cannot reach metadata. */
+static void *base_map(size_t size) {
+    size_t g = CHECK_GUARD_PAGES * PAGE_SIZE_B;
+    char *m = pages_map(size + 2 * g);
+    if (m == NULL)
+        return NULL;
+    if (g && (pages_guard(m, g) || pages_guard(m + g + size, g))) {
+        pages_unmap(m, size + 2 * g);
+        return NULL;
+    }
+    base_mapped_bytes += size + 2 * g;
+    return m + g;
+}
 
 static unsigned base_lg(size_t size) {
     if (size <= ((size_t)1 << BASE_MIN_LG))
@@ -36,14 +52,11 @@ void *base_alloc(size_t size) {
         p = n;
         memset(p, 0, sz);
     } else if (sz >= BASE_BLOCK / 4) {
-        p = pages_map(sz);  /* fresh pages are zero */
-        if (p)
-            base_mapped_bytes += sz;
+        p = base_map(sz);
     } else {
         if ((size_t)(base_end - base_bump) < sz) {
-            char *blk = pages_map(BASE_BLOCK);
+            char *blk = base_map(BASE_BLOCK);
             if (blk) {
-                base_mapped_bytes += BASE_BLOCK;
                 base_bump = blk;
                 base_end = blk + BASE_BLOCK;
             }

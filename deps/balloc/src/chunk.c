@@ -17,12 +17,16 @@ struct chunk *chunk_new(struct arena *owner) {
     struct chunk *c = pages_map_aligned(CHUNK_SIZE, CHUNK_SIZE);
     if (c == NULL)
         return NULL;
-    if ((uintptr_t)c >> CHUNK_ADDR_BITS) {  /* outside what chunk_map covers */
+    char *guard_end = (char *)c + CHUNK_SIZE - PAGE_SIZE_B;
+    if ((uintptr_t)c >> CHUNK_ADDR_BITS ||  /* outside what chunk_map covers */
+        (CHECK_GUARD_PAGES && (pages_guard((char *)c + CHUNK_HDR_PAGES * PAGE_SIZE_B, PAGE_SIZE_B) ||
+                               pages_guard(guard_end, PAGE_SIZE_B)))) {
         pages_unmap(c, CHUNK_SIZE);
         return NULL;
     }
     for (unsigned i = 0; i < CHUNK_PAGES; i++) {
-        c->pmap[i].cls = (uint8_t)(i < CHUNK_HDR_PAGES ? PMAP_CLS_NONE : PMAP_CLS_FREE);
+        bool usable = i >= CHUNK_FIRST_PAGE && i < CHUNK_FIRST_PAGE + CHUNK_USABLE_PAGES;
+        c->pmap[i].cls = (uint8_t)(usable ? PMAP_CLS_FREE : PMAP_CLS_NONE);
         c->pmap[i].pgoff = 0;
     }
     c->arena = owner;

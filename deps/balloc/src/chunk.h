@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "check.h"
 #include "pages.h"
 
 #define CHUNK_LG 22
@@ -33,7 +34,10 @@ enum chunk_kind {
     CHUNK_KIND_NONE = 0,       /* not balloc's */
     CHUNK_KIND_ARENA = 1,      /* arena chunk, header at its base */
     CHUNK_KIND_HUGE = 2,       /* huge block; header at the chunk's base */
-    CHUNK_KIND_HUGE_PREV = 3,  /* huge block; header in the page before the chunk */
+    CHUNK_KIND_HUGE_PREV = 3,  /* huge block; header in the page(s) before the chunk */
+    CHUNK_KIND_HUGE_FREED = 4, /* held a huge block's user pointer, which was freed
+                                * (so a second free says "double free"); cleared
+                                * when its pages are handed out again */
 };
 
 #define PMAP_CLS_FREE 0xFEu   /* page of a free run */
@@ -91,8 +95,12 @@ struct chunk {
     struct chunk *next;        /* the arena's chunks */
 };
 
+/* Layout: header pages, then (hardened build) a guard page, the usable
+ * pages, and a guard page at the end (so the next chunk's header is guarded
+ * on both sides too). Guard pages are marked PMAP_CLS_NONE, like the header. */
 #define CHUNK_HDR_PAGES ((sizeof(struct chunk) + PAGE_SIZE_B - 1) >> PAGE_LG)
-#define CHUNK_USABLE_PAGES (CHUNK_PAGES - CHUNK_HDR_PAGES)
+#define CHUNK_FIRST_PAGE (CHUNK_HDR_PAGES + CHECK_GUARD_PAGES)
+#define CHUNK_USABLE_PAGES (CHUNK_PAGES - CHUNK_FIRST_PAGE - CHECK_GUARD_PAGES)
 
 extern uint8_t chunk_map[CHUNK_MAP_LEN];
 

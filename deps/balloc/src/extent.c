@@ -92,7 +92,7 @@ bool extent_add_chunk(struct eset *es, struct chunk *c) {
     struct run *r = run_new();
     if (r == NULL)
         return true;
-    r->base = (char *)c + CHUNK_HDR_PAGES * PAGE_SIZE_B;
+    r->base = (char *)c + CHUNK_FIRST_PAGE * PAGE_SIZE_B;
     r->npages = (uint32_t)CHUNK_USABLE_PAGES;
     r->state = RUN_RETAINED;
     extent_set_bounds(r);

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "check.h"
 #include "chunk.h"
 #include "decay.h"
 
@@ -130,6 +131,11 @@ static void cache_put(char *base, size_t size) {
  * after stay cached (the part before is unmapped if no slot is left). */
 static void cache_carve(unsigned i, char *s, size_t len) {
     struct huge_range *r = &huge_cache[i];
+    /* These pages may become the inside of a new block: a free of a pointer
+     * there is an invalid free, not a double free of an older block. */
+    for (uintptr_t ch = huge_chunk_ceil((uintptr_t)s); ch < (uintptr_t)s + len; ch += CHUNK_SIZE)
+        if (chunk_kind_of(ch) == CHUNK_KIND_HUGE_FREED)
+            chunk_unregister(ch);
     size_t front = (size_t)(s - r->base), back = r->size - front - len;
     cache_bytes_add(0, len);
     if (front == 0 && back == 0) {
@@ -258,14 +264,18 @@ uint64_t huge_decay(uint64_t now_ns) {
 void *huge_alloc(size_t size, size_t align, bool zero) {
     size_t usable = (size + PAGE_MASK_B) & ~PAGE_MASK_B;
     size_t a = align < PAGE_SIZE_B ? PAGE_SIZE_B : align;
-    if (usable < size || a + usable < usable)
+    /* Hardened: a guard page between the header and the block, one after. */
+    if (a < HUGE_HDR_OFF)
+        a = HUGE_HDR_OFF;
+    size_t tail = CHECK_GUARD_PAGES * PAGE_SIZE_B;
+    if (usable < size || a + usable + tail < usable)
         return NULL;
     char *map, *user;
     struct huge_hdr *h;
     unsigned kind;
     size_t map_size;
     if (a < CHUNK_SIZE) {
-        map_size = a + usable;
+        map_size = a + usable + tail;
         map = NULL;
         if (a == PAGE_SIZE_B && !zero)
             map = cache_get(map_size);
@@ -277,17 +287,20 @@ void *huge_alloc(size_t size, size_t align, bool zero) {
         h = (struct huge_hdr *)map;
         kind = CHUNK_KIND_HUGE;
     } else {
-        char *raw = pages_map_aligned(a + usable, a);
+        char *raw = pages_map_aligned(a + usable + tail, a);
         if (raw == NULL)
             return NULL;
         user = raw + a;
-        map = user - PAGE_SIZE_B;
-        pages_unmap(raw, (size_t)(map - raw));
-        map_size = PAGE_SIZE_B + usable;
+        map = user - HUGE_HDR_OFF;
+        if (map > raw)
+            pages_unmap(raw, (size_t)(map - raw));
+        map_size = HUGE_HDR_OFF + usable + tail;
         h = (struct huge_hdr *)map;
         kind = CHUNK_KIND_HUGE_PREV;
     }
-    if (((uintptr_t)user + usable) >> CHUNK_ADDR_BITS) {
+    if (((uintptr_t)user + usable) >> CHUNK_ADDR_BITS ||
+        (CHECK_GUARD_PAGES && (pages_guard(user - PAGE_SIZE_B, PAGE_SIZE_B) ||
+                               pages_guard(user + usable, PAGE_SIZE_B)))) {
         pages_unmap(map, map_size);
         return NULL;
     }
@@ -309,12 +322,18 @@ struct huge_hdr *huge_hdr_of(const void *p) {
     if (kind == CHUNK_KIND_HUGE)
         h = (struct huge_hdr *)chunk_of(a);
     else if (kind == CHUNK_KIND_HUGE_PREV)
-        h = (struct huge_hdr *)((char *)chunk_of(a) - PAGE_SIZE_B);
+        h = (struct huge_hdr *)((char *)chunk_of(a) - HUGE_HDR_OFF);
     else
         return NULL;
     if (h->magic != HUGE_MAGIC || h->user != (const char *)p)
         return NULL;
     return h;
+}
+
+bool huge_was_freed(const void *p) {
+    uintptr_t a = (uintptr_t)p, off = a & CHUNK_MASK;
+    return chunk_kind_of(a) == CHUNK_KIND_HUGE_FREED &&
+           (off == 0 || (off >= HUGE_HDR_OFF && (off & (off - 1)) == 0));
 }
 
 void huge_free(struct huge_hdr *h) {
@@ -323,7 +342,11 @@ void huge_free(struct huge_hdr *h) {
     huge_account(-1, h->usable, map_size);
     __atomic_fetch_sub(&huge_count, 1, __ATOMIC_RELAXED);
     h->magic = 0;
-    chunk_unregister((uintptr_t)chunk_of((uintptr_t)h->user));
+    chunk_register((uintptr_t)chunk_of((uintptr_t)h->user), CHUNK_KIND_HUGE_FREED);
+    if (BALLOC_SECURE) {  /* no cache: later accesses fault */
+        pages_unmap(map, map_size);
+        return;
+    }
     pthread_mutex_lock(&huge_lock);
     cache_put(map, map_size);
     cache_trim(cache_limit());
@@ -336,6 +359,8 @@ void huge_free(struct huge_hdr *h) {
 /* Shrinking gives the tail to the cache. Growing takes the cached range
  * that starts where the block ends, then extends the mapping in place. */
 bool huge_resize(struct huge_hdr *h, size_t size) {
+    if (BALLOC_SECURE)
+        return true;  /* the guard page after the block would have to move */
     size_t usable = (size + PAGE_MASK_B) & ~PAGE_MASK_B;
     if (usable < size)
         return true;
@@ -390,7 +415,7 @@ void huge_stats(size_t *allocated, size_t *mapped, size_t *metadata, size_t *cac
     size_t c = __atomic_load_n(&huge_cache_bytes, __ATOMIC_RELAXED);
     *allocated = __atomic_load_n(&huge_allocated_bytes, __ATOMIC_RELAXED);
     *mapped = __atomic_load_n(&huge_mapped_bytes, __ATOMIC_RELAXED) + c;
-    *metadata = __atomic_load_n(&huge_count, __ATOMIC_RELAXED) * PAGE_SIZE_B;
+    *metadata = __atomic_load_n(&huge_count, __ATOMIC_RELAXED) * (HUGE_HDR_OFF + CHECK_GUARD_PAGES * PAGE_SIZE_B);
     *cached = c;
 }
 

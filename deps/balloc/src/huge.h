@@ -3,8 +3,14 @@
  * one-page header found through chunk_map:
  *   CHUNK_KIND_HUGE:      header at the base of the chunk holding the user
  *                         pointer (user = base + max(align, page));
- *   CHUNK_KIND_HUGE_PREV: header in the page just before it (align >= 4 MiB,
+ *   CHUNK_KIND_HUGE_PREV: header HUGE_HDR_OFF before it (align >= 4 MiB,
  *                         the user pointer starts a chunk).
+ * The hardened build puts a guard page between the header and the block
+ * (the user pointer is at least HUGE_HDR_OFF past the header) and one after
+ * the block, keeps no cache and never resizes in place.
+ * A freed block's chunk is marked CHUNK_KIND_HUGE_FREED until its pages are
+ * carved for a new block (or the chunk is registered again), so a second
+ * free of it is reported as a double free.
  *
  * Freed blocks go to a cache of dirty ranges (still mapped, contents kept)
  * instead of munmap, so the next huge block reuses pages that are already
@@ -33,6 +39,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "check.h"
+#include "pages.h"
+
+/* Distance from a huge block's header to its user pointer, at least. */
+#define HUGE_HDR_OFF ((1u + CHECK_GUARD_PAGES) * PAGE_SIZE_B)
 #define HUGE_MAGIC 0x6261686775676521ull
 #define HUGE_CACHE_MIN ((size_t)64 << 20)
 #define HUGE_CACHE_SLOTS 32
@@ -51,6 +62,8 @@ struct huge_hdr {
 void *huge_alloc(size_t size, size_t align, bool zero);
 struct huge_hdr *huge_hdr_of(const void *p);
 void huge_free(struct huge_hdr *h);
+/* Whether p is where a freed huge block's user pointer was. */
+bool huge_was_freed(const void *p);
 bool huge_resize(struct huge_hdr *h, size_t size);
 /* Unmap every cached range. */
 void huge_purge(void);

@@ -4,6 +4,7 @@
 
 #include "base.h"
 #include "bitmap.h"
+#include "check.h"
 #include "sc.h"
 
 int slab_policy = SLAB_POLICY_FULLEST;
@@ -32,12 +33,36 @@ unsigned slab_take(struct run *s, void **out, unsigned n) {
     return got;
 }
 
+unsigned slab_take_random(struct run *s, void **out, unsigned n, uint64_t *rng) {
+    unsigned got = 0, size = sc_size[s->cls];
+    while (got < n && s->nfree) {
+        /* The first free region at or after a random index, wrapping. */
+        unsigned start = (unsigned)(check_random_next(rng) % s->nregs);
+        unsigned w = start / 64, b = start % 64;
+        uint64_t m = s->bitmap[w] & (~0ull << b);
+        while (m == 0) {
+            w = (w + 1) % BITMAP_WORDS(SC_SLAB_MAXREGS);
+            m = s->bitmap[w];
+        }
+        unsigned idx = w * 64u + (unsigned)__builtin_ctzll(m);
+        s->bitmap[w] &= ~(1ull << (idx % 64));
+        s->nfree--;
+        out[got++] = s->base + (size_t)idx * size;
+    }
+    return got;
+}
+
 int slab_region_index(const struct run *s, const void *p) {
     uint64_t off = (uint64_t)((const char *)p - s->base);
     if (off * sc_div_magic[s->cls] > sc_div_magic[s->cls] - 1)
         return -1;
     unsigned idx = (unsigned)((off * sc_recip[s->cls]) >> 32);
     return idx < s->nregs ? (int)idx : -1;
+}
+
+bool slab_region_free(const struct run *s, const void *p) {
+    int idx = slab_region_index(s, p);
+    return idx >= 0 && bitmap_get(s->bitmap, (unsigned)idx);
 }
 
 int slab_give(struct run *s, void *p) {

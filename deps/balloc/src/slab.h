@@ -45,10 +45,15 @@ enum { SLAB_GIVE_OK = 0, SLAB_GIVE_DOUBLE = 1, SLAB_GIVE_INVALID = 2 };
 void slab_init(struct run *s, unsigned cls);
 /* Take up to n free regions in address order; returns how many. */
 unsigned slab_take(struct run *s, void **out, unsigned n);
+/* Take up to n free regions chosen at random (the hardened build); *rng is
+ * a nonzero xorshift state. Returns how many. */
+unsigned slab_take_random(struct run *s, void **out, unsigned n, uint64_t *rng);
 /* Mark region p free. */
 int slab_give(struct run *s, void *p);
 /* Index of region p if p starts a region, else -1. */
 int slab_region_index(const struct run *s, const void *p);
+/* Whether p starts a region that is free. */
+bool slab_region_free(const struct run *s, const void *p);
 
 /* Defrag rule (as Redis uses with jemalloc): a block is worth moving if its
  * slab is in the heap (non-full, not current) and uses no more regions than

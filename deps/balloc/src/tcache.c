@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base.h"
+#include "check.h"
 
 _Thread_local struct tcache tcache_tls __attribute__((tls_model("initial-exec")));
 
@@ -192,6 +193,19 @@ void tcache_flush_all(struct tcache *tc) {
         tcache_bin_flush(tc, c, 0);
 }
 
+bool tcache_holds(const void *p, unsigned cls) {
+    bool found = false;
+    pthread_mutex_lock(&tcache_lock);
+    for (struct tcache *tc = tcache_list; tc && !found; tc = tc->next) {
+        struct tbin *b = &tc->bins[cls];
+        uint32_t n = __atomic_load_n(&b->n, __ATOMIC_RELAXED);
+        for (uint32_t i = 0; i < n && !found; i++)
+            found = b->stack[i] == p;
+    }
+    pthread_mutex_unlock(&tcache_lock);
+    return found;
+}
+
 void tcache_set_enabled(struct tcache *tc, bool on) {
     if (tc->state == TCACHE_NONE)
         tcache_init(tc);
@@ -243,7 +257,7 @@ size_t tcache_cached_bytes_locked(unsigned *nthreads) {
     for (struct tcache *tc = tcache_list; tc; tc = tc->next) {
         nt++;
         for (unsigned c = 0; c < SC_NTCACHE; c++)
-            bytes += (size_t)__atomic_load_n(&tc->bins[c].n, __ATOMIC_RELAXED) * sc_size[c];
+            bytes += (size_t)__atomic_load_n(&tc->bins[c].n, __ATOMIC_RELAXED) * check_usable(c);
     }
     *nthreads = nt;
     return bytes;

@@ -75,6 +75,10 @@ void *tcache_alloc_slow(struct tcache *tc, unsigned cls);
 /* Bin cls is full: flush part of it, then cache p. */
 void tcache_free_flush(struct tcache *tc, unsigned cls, void *p);
 void tcache_flush_all(struct tcache *tc);
+/* Whether p is in bin cls of any live cache (misuse checks; takes the
+ * registry lock and reads other threads' bins without theirs, which is
+ * exact for a block that no thread is allocating or freeing right now). */
+bool tcache_holds(const void *p, unsigned cls);
 /* Turn this thread's cache on or off (off: flushed, every bin's cap 0, so
  * both fast paths fall to the slow path, which goes to the arena). */
 void tcache_set_enabled(struct tcache *tc, bool on);

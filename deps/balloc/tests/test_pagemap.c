@@ -37,7 +37,11 @@ TEST(huge_pointers) {
     CHECK(huge_hdr_of(q) != NULL);
     balloc_free(p);
     balloc_free(q);
-    CHECK_EQ(chunk_kind_of((uintptr_t)p), CHUNK_KIND_NONE);
+    /* Freed: marked so that a second free is named a double free. */
+    CHECK_EQ(chunk_kind_of((uintptr_t)p), CHUNK_KIND_HUGE_FREED);
+    CHECK_EQ(chunk_kind_of((uintptr_t)q), CHUNK_KIND_HUGE_FREED);
+    CHECK(huge_hdr_of(p) == NULL && huge_was_freed(p) && !huge_was_freed(p + 8192));
+    CHECK(huge_hdr_of(q) == NULL && huge_was_freed(q));
 }
 
 TEST(foreign_pointers) {

@@ -39,7 +39,9 @@ if command -v perl >/dev/null; then
 fi
 
 # The slab policy option must reach the drop-in library (read at start-up,
-# from the environment of a preloaded process).
+# from the environment of a preloaded process). The probe reads the policy
+# from the order of regions, which the hardened build randomizes
+# (SECURE=1): there only the run without balloc is checked.
 expect() {
     name=$1
     want=$2
@@ -54,8 +56,10 @@ expect() {
     fi
 }
 PROBE=$(cd "$BUILD" && pwd)/tests/policy_probe
-expect "slab policy default" fullest env -u BALLOC_SLAB_POLICY LD_PRELOAD="$LIB" "$PROBE"
-expect "slab policy lowest" lowest env BALLOC_SLAB_POLICY=lowest LD_PRELOAD="$LIB" "$PROBE"
+if [ "${SECURE:-0}" != 1 ]; then
+    expect "slab policy default" fullest env -u BALLOC_SLAB_POLICY LD_PRELOAD="$LIB" "$PROBE"
+    expect "slab policy lowest" lowest env BALLOC_SLAB_POLICY=lowest LD_PRELOAD="$LIB" "$PROBE"
+fi
 expect "probe without balloc" not-balloc "$PROBE"
 
 echo "$pass passed, $fail failed"

@@ -1,0 +1,141 @@
+/* check — misuse detection: the free key (every build) and, in the hardened
+ * build (-DBALLOC_SECURE=1), canaries, poisoning and guard-page sizes.
+ *
+ * The free key. Blocks of the cached classes (<= 32 KiB) are not marked free
+ * in their slab while they sit in a thread cache, so the slab bitmap alone
+ * cannot see a second free. Instead every free of such a block stores a
+ * per-process random 64-bit key in its first 8 bytes, and every free and
+ * realloc first compares those bytes with the key. Equal means the block is
+ * almost certainly free already; the cold path confirms it (the block is in
+ * a thread cache, or free in its slab) before it aborts, so a live block
+ * whose data happen to equal the key is not misreported. Every allocation of
+ * such a block clears the key, so a stale one never reaches a live block.
+ * Detection is deterministic while the freed block's first 8 bytes are
+ * unmodified and it has not been handed out again.
+ *
+ * Hardened build. Small blocks end in an 8-byte canary (key ^ address), so
+ * their usable size is the class size minus 8, written at allocation and
+ * checked at free ("overflow past the end"); small classes start at 16 B so
+ * the free key and the canary never overlap. Freed small and large blocks
+ * are filled with CHECK_POISON (then the key). Large runs end in a guard
+ * page; chunk headers, metadata blocks and huge blocks have guard pages on
+ * both sides; slabs hand out regions in random order; huge blocks are
+ * unmapped at free (no cache) and never resized in place.
+ *
+ * Error convention: none; the check_fail_* functions print and abort.
+ */
+#ifndef BALLOC_CHECK_H
+#define BALLOC_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "sc.h"
+#include "util.h"
+
+#ifndef BALLOC_SECURE
+#define BALLOC_SECURE 0
+#endif
+
+#if BALLOC_SECURE
+#define CHECK_CANARY_BYTES 8u   /* at the end of every small block */
+#define CHECK_GUARD_PAGES 1u    /* after large runs, around headers and huge blocks */
+#define CHECK_MIN_USABLE 8u     /* room for the free key before the canary */
+#else
+#define CHECK_CANARY_BYTES 0u
+#define CHECK_GUARD_PAGES 0u
+#define CHECK_MIN_USABLE 0u
+#endif
+#define CHECK_POISON 0xdb       /* freed bytes in the hardened build */
+
+/* Largest request the allocation fast path maps with sc_lookup. */
+#define CHECK_FAST_MAX (BALLOC_SECURE ? SC_SMALL_MAX - CHECK_CANARY_BYTES : SC_LOOKUP_MAX)
+
+extern uint64_t check_free_key;   /* random, never 0 */
+extern uint64_t check_canary_key; /* random (hardened build) */
+
+/* Draw the keys (once, at start-up). */
+void check_boot(void);
+
+/* Class of a request of at most CHECK_FAST_MAX bytes. */
+static inline unsigned check_fast_class(size_t size) {
+#if BALLOC_SECURE
+    size = size < CHECK_MIN_USABLE ? CHECK_MIN_USABLE : size;
+#endif
+    return sc_lookup[(size + CHECK_CANARY_BYTES + SC_QUANTUM - 1) >> 3];
+}
+
+/* Class of any request of at most SC_LARGE_MAX bytes. */
+static inline unsigned check_class(size_t size) {
+    if (size <= CHECK_FAST_MAX)
+        return check_fast_class(size);
+    /* Hardened: a small class would leave no room for the canary. */
+    return sc_index(BALLOC_SECURE && size < SC_LARGE_MIN ? SC_LARGE_MIN : size);
+}
+
+/* Usable bytes of a block of class cls. */
+static inline size_t check_usable(unsigned cls) {
+    return sc_size[cls] - (cls < SC_NSMALL ? CHECK_CANARY_BYTES : 0u);
+}
+
+static inline bool check_key_present(const void *p) {
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+    return w == check_free_key;
+}
+static inline void check_key_set(void *p) { memcpy(p, &check_free_key, sizeof(check_free_key)); }
+static inline void check_key_clear(void *p) {
+    uint64_t z = 0;
+    memcpy(p, &z, sizeof(z));
+}
+
+#if BALLOC_SECURE
+static inline uint64_t check_canary_of(const void *p) {
+    return check_canary_key ^ (uint64_t)(uintptr_t)p;
+}
+
+/* A block of class cls is handed out: clear the key, write the canary. */
+static inline void check_on_alloc(void *p, unsigned cls) {
+    check_key_clear(p);
+    if (cls < SC_NSMALL) {
+        uint64_t c = check_canary_of(p);
+        memcpy((char *)p + sc_size[cls] - CHECK_CANARY_BYTES, &c, sizeof(c));
+    }
+}
+
+/* A live block of class cls is being freed (the key check has passed):
+ * check the canary, poison the block, store the key. */
+static inline void check_on_free(void *p, unsigned cls) {
+    if (cls < SC_NSMALL) {
+        uint64_t c;
+        memcpy(&c, (char *)p + sc_size[cls] - CHECK_CANARY_BYTES, sizeof(c));
+        if (BALLOC_UNLIKELY(c != check_canary_of(p)))
+            util_fatal_ptr("overflow past the end", p);
+    }
+    memset(p, CHECK_POISON, check_usable(cls));
+    check_key_set(p);
+}
+#else
+static inline void check_on_alloc(void *p, unsigned cls) {
+    (void)cls;
+    check_key_clear(p);
+}
+static inline void check_on_free(void *p, unsigned cls) {
+    (void)cls;
+    check_key_set(p);
+}
+#endif
+
+/* A step of a small xorshift generator (the hardened build's region choice). */
+static inline uint64_t check_random_next(uint64_t *state) {
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    return x;
+}
+
+#endif
