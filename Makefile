@@ -2,11 +2,13 @@
 #   MALLOC=bundled|libc|jemalloc|tcmalloc|tcmalloc_minimal|mimalloc
 #   SANITIZER=address|undefined|memory|thread  (address = ASan + UBSan)
 #   ZMALLOC_PREFIX=yes   prefix-header accounting (for testing that mode)
+#   BALLOC_SECURE=1      balloc's hardened build (canaries, poisoning, guard pages)
 #   PREFIX=/usr/local    where `make install` puts things
 
 MALLOC ?= bundled
 SANITIZER ?=
 ZMALLOC_PREFIX ?= no
+BALLOC_SECURE ?= 0
 PREFIX ?= /usr/local
 OPT ?= -O2
 
@@ -24,6 +26,9 @@ endif
 endif
 ifeq ($(filter $(ZMALLOC_PREFIX),yes no),)
 $(error ZMALLOC_PREFIX=$(ZMALLOC_PREFIX) must be yes or no)
+endif
+ifeq ($(filter $(BALLOC_SECURE),0 1),)
+$(error BALLOC_SECURE=$(BALLOC_SECURE) must be 0 or 1)
 endif
 
 # The sanitizer must see every allocation: all but TSan force libc.
@@ -45,7 +50,8 @@ endif
 
 # Each configuration builds in its own directory: switching MALLOC (or the
 # mode, or the sanitizer) never reuses another one's objects.
-CONFIG := $(MALLOC)$(if $(filter yes,$(ZMALLOC_PREFIX)),-prefix)$(if $(SANITIZER),-$(SANITIZER))$(if $(filter clang%,$(notdir $(CC))),$(if $(filter memory,$(SANITIZER)),,-clang))
+SECURE_FLAG := $(if $(filter 1,$(BALLOC_SECURE)),-DBALLOC_SECURE=1)
+CONFIG := $(MALLOC)$(if $(filter bundled,$(MALLOC)),$(if $(SECURE_FLAG),-secure))$(if $(filter yes,$(ZMALLOC_PREFIX)),-prefix)$(if $(SANITIZER),-$(SANITIZER))$(if $(filter clang%,$(notdir $(CC))),$(if $(filter memory,$(SANITIZER)),,-clang))
 B := build/$(CONFIG)
 
 DEFS_libc :=
@@ -73,7 +79,7 @@ LIBS := $(LIBS_$(MALLOC)) -lpthread
 
 LIB := $(B)/libzmalloc.a
 
-.PHONY: fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan deps install print-libs clean
+.PHONY: fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure deps install print-libs clean
 all: lib
 lib: $(LIB)
 
@@ -95,7 +101,7 @@ BALLOC_BUILD := $(abspath $(B))/balloc
 BALLOC_LIB := $(BALLOC_BUILD)/libballoc.a
 $(BALLOC_LIB): FORCE
 	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_BUILD) CC=$(CC) \
-	  EXTRA_CFLAGS='$(SAN_FLAGS)' $(BALLOC_LIB)
+	  EXTRA_CFLAGS='$(SAN_FLAGS) $(SECURE_FLAG)' $(BALLOC_LIB)
 endif
 
 $(LIB): $(B)/zmalloc.o $(BALLOC_LIB)
@@ -113,6 +119,12 @@ balloc-test:
 	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_ALONE) CC=$(CC) test
 balloc-test-asan:
 	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_ALONE) CC=$(CC) test-asan
+balloc-test-secure:
+	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_ALONE) CC=$(CC) test-secure
+# The hardened drop-in library, for the benchmarks: build/balloc-secure/.
+balloc-secure:
+	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(abspath build/balloc-secure) CC=$(CC) \
+	  EXTRA_CFLAGS=-DBALLOC_SECURE=1 all
 
 # Is the backend's library installed? Exit status says.
 check-backend:
@@ -175,6 +187,9 @@ BALLOC_HDRS := $(wildcard deps/balloc/src/*.h deps/balloc/include/*.h)
 $(FUZZ_DIR)/fuzz_balloc: tests/fuzz/fuzz_balloc.c tests/fuzz/fuzz_sizes.h $(BALLOC_SRCS) $(BALLOC_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_BASE) $(FUZZ_ASAN) -Ideps/balloc/include -Ideps/balloc/src $< $(BALLOC_SRCS) -lpthread -o $@
+$(FUZZ_DIR)/fuzz_balloc-secure: tests/fuzz/fuzz_balloc.c tests/fuzz/fuzz_sizes.h $(BALLOC_SRCS) $(BALLOC_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_BASE) $(FUZZ_ASAN) -DBALLOC_SECURE=1 -Ideps/balloc/include -Ideps/balloc/src $< $(BALLOC_SRCS) -lpthread -o $@
 $(FUZZ_DIR)/fuzz_zmalloc-bundled: tests/fuzz/fuzz_zmalloc.c tests/fuzz/fuzz_sizes.h zmalloc.c zmalloc.h $(BALLOC_SRCS) $(BALLOC_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_BASE) $(FUZZ_ASAN) -I. $(DEFS_bundled) -Ideps/balloc/src $< zmalloc.c $(BALLOC_SRCS) -lpthread -o $@

@@ -50,8 +50,10 @@ run() {
 
 run "balloc's own suite" balloc-test
 run "balloc under ASan+UBSan" balloc-test-asan
+run "balloc, hardened build (BALLOC_SECURE=1)" balloc-test-secure
 run "bundled (balloc)" check MALLOC=bundled
 run "bundled (balloc), built with clang" check MALLOC=bundled CC=clang
+run "bundled (balloc, hardened build)" check MALLOC=bundled BALLOC_SECURE=1
 run "libc, usable-size mode" check MALLOC=libc
 run "libc, prefix-header mode" check MALLOC=libc ZMALLOC_PREFIX=yes
 for m in jemalloc tcmalloc tcmalloc_minimal mimalloc; do

@@ -9,8 +9,12 @@
 # Environment:
 #   SCALE       work multiplier passed to every workload (default 1)
 #   ALLOCATORS  names to run (default: glibc jemalloc tcmalloc mimalloc balloc
-#               balloc-lowest; the last is balloc refilling slabs in jemalloc's
-#               lowest-address order instead of fullest-first)
+#               balloc-lowest balloc-secure; balloc-lowest is balloc refilling
+#               slabs in jemalloc's lowest-address order instead of
+#               fullest-first, balloc-secure its hardened build, from
+#               build/balloc-secure: make balloc-secure)
+#   COMPARE     pairs A/B whose time and peak-RSS ratios get a table of their
+#               own (default balloc-secure/balloc: the hardened build's cost)
 #   WORKLOADS   workloads to run (default: all, in workloads.c's order)
 #   REPS        repetitions per run; each is a fresh process and the median
 #               by wall time is reported (default 3)
@@ -30,7 +34,8 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SCALE=${SCALE:-1}
 REPS=${REPS:-3}
-ALLOCATORS=${ALLOCATORS:-"glibc jemalloc tcmalloc mimalloc balloc balloc-lowest"}
+ALLOCATORS=${ALLOCATORS:-"glibc jemalloc tcmalloc mimalloc balloc balloc-lowest balloc-secure"}
+COMPARE=${COMPARE:-balloc-secure/balloc}
 BASE=${BASE:-jemalloc}
 BIN=$ROOT/build/bench/workloads
 RESULTS=$ROOT/bench/results
@@ -69,6 +74,7 @@ allocator_lib() {
     mimalloc) path=$(find_soname libmimalloc.so.2) ;;
     balloc) path=$ROOT/build/balloc/libballoc-malloc.so ;;
     balloc-lowest) path=$ROOT/build/balloc/libballoc-malloc.so ;; # jemalloc's slab order
+    balloc-secure) path=$ROOT/build/balloc-secure/libballoc-malloc.so ;;
     *=*) path=${1#*=} ;;
     *) path= ;;
     esac
@@ -133,7 +139,7 @@ fi
 # workloads, columns allocators; block 0 holds time ratios, block 1 peak-RSS
 # ratios, "-" where a run failed.
 report() {
-    awk -F'\t' -v base="$base" -v allocs="${names[*]}" -v dat="$RESULTS/alloc.dat" '
+    awk -F'\t' -v base="$base" -v allocs="${names[*]}" -v dat="$RESULTS/alloc.dat" -v compare="$COMPARE" '
     function ratio(x, y) { return (x == "-" || y == "-" || y + 0 == 0) ? "-" : sprintf("%.2f", x / y) }
     function per_op(ns) {
         if (ns >= 1e6) return sprintf("%.2f ms", ns / 1e6)
@@ -175,6 +181,21 @@ report() {
                     ratio(peak[w, a], peak[w, base]), x)
                 sub(/ +$/, "", row)
                 print row
+            }
+            printf "\n"
+        }
+        nc = split(compare, cp, " ")
+        for (k = 1; k <= nc; k++) {
+            if (split(cp[k], ab, "/") != 2) continue
+            have = 0
+            for (j = 1; j <= na; j++) have += al[j] == ab[1] || al[j] == ab[2]
+            if (have < 2) continue
+            printf "%s over %s\n%-10s %8s %13s\n", ab[1], ab[2], "workload", "time", "peak RSS"
+            for (i = 1; i <= nw; i++) {
+                w = order[i]
+                if (st[w, ab[1]] != "ok" || st[w, ab[2]] != "ok") { printf "%-10s   failed\n", w; continue }
+                printf "%-10s %8s %13s\n", w, ratio(wall[w, ab[1]], wall[w, ab[2]]),
+                    ratio(peak[w, ab[1]], peak[w, ab[2]])
             }
             printf "\n"
         }
@@ -263,6 +284,7 @@ if [ "${DECAY:-1}" = 1 ]; then
     for i in "${!names[@]}"; do
         name=${names[$i]}
         [ "$name" = balloc-lowest ] && continue # the slab order does not matter here
+        [ "$name" = balloc-secure ] && continue # huge blocks are unmapped at free
         confs=("")
         # balloc purges from allocating threads by default (none here) and
         # from a background thread when asked: show both.

@@ -11,7 +11,7 @@ MAKE=${MAKE:-make}
 export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 passed=0 failed=0
-targets=(fuzz_balloc)
+targets=(fuzz_balloc fuzz_balloc-secure)
 for m in bundled libc jemalloc tcmalloc mimalloc; do
     if $MAKE -s --no-print-directory check-backend MALLOC=$m >/dev/null 2>&1; then
         targets+=("fuzz_zmalloc-$m")

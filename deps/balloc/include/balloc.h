@@ -12,14 +12,15 @@
  * request and the usable size of such a block; blocks from the aligned
  * functions must be freed with balloc_free (or sized with their usable size).
  *
- * Misuse messages: "balloc: invalid free of 0x..." (not a block start, or
- * not balloc's), "balloc: double free of 0x..." (region already free in its
- * slab, or its pages already returned to the arena). Thread-cache caveat: a
- * block sitting in a thread cache is not yet marked free in its slab, so a
- * second free of it is caught only when the cache is flushed back (thread
- * exit, balloc_thread_flush, a full bin, or the low-water sweep). A double free of
- * a huge block (its header is cleared) reports "invalid free", unless its
- * pages were reused for a new huge block at the same address meanwhile.
+ * Misuse messages, each followed by abort(): "balloc: <what> of 0x...",
+ * <what> being "invalid free" (not a block start, or not balloc's), "double
+ * free" (the block is in a thread cache, free in its slab, or its pages are
+ * free), "wrong size in sized free" (a size of another class), "realloc
+ * after free", "invalid realloc", "usable size after free", "invalid
+ * pointer", "resize after free", "invalid resize", and in the hardened build
+ * (BALLOC_SECURE=1) "overflow past the end" (a small block's canary was
+ * overwritten). A freed block is recognised while it has not been handed out
+ * again and its first 8 bytes (where a random key is stored) are intact.
  */
 #ifndef BALLOC_H
 #define BALLOC_H

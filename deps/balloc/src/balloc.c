@@ -324,7 +324,10 @@ BALLOC_EXPORT void balloc_free_sized(void *p, size_t size) {
     uintptr_t a = (uintptr_t)p;
     if (BALLOC_LIKELY(chunk_kind_of(a) == CHUNK_KIND_ARENA && size <= CHECK_FAST_MAX)) {
         unsigned cls = chunk_of(a)->pmap[chunk_page_of(a)].cls;
-        if (BALLOC_UNLIKELY(cls != check_fast_class(size)) && cls < PMAP_CLS_FREE)
+        /* Its usable size itself is always right (in the hardened build a
+         * multiple of 16 may map to the next class for alignment). */
+        if (BALLOC_UNLIKELY(cls != check_fast_class(size)) && cls < PMAP_CLS_FREE &&
+            size != check_usable(cls))
             balloc_fail_sized(p);
     } else if (p != NULL && balloc_good_size(size) != balloc_lookup_usable(p, OP_FREE)) {
         balloc_fail_sized(p);

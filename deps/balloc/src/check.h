@@ -14,7 +14,8 @@
  * unmodified and it has not been handed out again.
  *
  * Hardened build. Small blocks end in an 8-byte canary (key ^ address), so
- * their usable size is the class size minus 8, written at allocation and
+ * their usable size is the class size minus 8 (a request that is a multiple
+ * of 16 takes a class 16 larger, to stay 16-aligned), written at allocation and
  * checked at free ("overflow past the end"); small classes start at 16 B so
  * the free key and the canary never overlap. Freed small and large blocks
  * are filled with CHECK_POISON (then the key). Large runs end in a guard
@@ -62,9 +63,14 @@ void check_boot(void);
 /* Class of a request of at most CHECK_FAST_MAX bytes. */
 static inline unsigned check_fast_class(size_t size) {
 #if BALLOC_SECURE
-    size = size < CHECK_MIN_USABLE ? CHECK_MIN_USABLE : size;
+    /* Room for the canary while keeping the alignment the default build
+     * gives (the largest power of two dividing the size, up to 16): a
+     * multiple of 16 takes a class 16 larger, which is a multiple of 16 too
+     * (every class from 128 B on is a multiple of 32). */
+    size = size < CHECK_MIN_USABLE ? 2 * CHECK_CANARY_BYTES
+                                   : size + ((size & 15) ? CHECK_CANARY_BYTES : 2 * CHECK_CANARY_BYTES);
 #endif
-    return sc_lookup[(size + CHECK_CANARY_BYTES + SC_QUANTUM - 1) >> 3];
+    return sc_lookup[(size + SC_QUANTUM - 1) >> 3];
 }
 
 /* Class of any request of at most SC_LARGE_MAX bytes. */

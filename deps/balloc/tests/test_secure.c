@@ -34,6 +34,8 @@ TEST(usable_sizes) {
     CHECK_EQ(balloc_good_size(0), 8);     /* hardened: class 16, canary 8 */
     CHECK_EQ(balloc_good_size(9), 16);    /* hardened: class 24 */
     CHECK_EQ(balloc_good_size(100), 104); /* hardened: class 112 */
+    CHECK_EQ(balloc_good_size(16), BALLOC_SECURE ? 24 : 16);  /* class 32: 16-aligned */
+    CHECK_EQ(balloc_good_size(24), 24);   /* hardened: class 32 */
     CHECK_EQ(balloc_good_size(128), BALLOC_SECURE ? 152 : 128);
     CHECK_EQ(balloc_good_size(4096), BALLOC_SECURE ? 5112 : 4096);
     CHECK_EQ(balloc_good_size(14328), BALLOC_SECURE ? 14328 : 14336);
@@ -41,8 +43,10 @@ TEST(usable_sizes) {
     CHECK_EQ(balloc_good_size(16384), 16384);
     for (size_t s = 0; s <= 40000; s++) {
         size_t u = balloc_good_size(s);
-        if (u < s || (s <= SC_SMALL_MAX - CHECK_CANARY_BYTES && u + CHECK_CANARY_BYTES !=
-                                                                    sc_size[check_class(s)])) {
+        unsigned cls = check_class(s);
+        size_t align = s == 0 ? 1 : (size_t)1 << __builtin_ctzl(s);
+        if (u < s || (cls < SC_NSMALL && u + CHECK_CANARY_BYTES != sc_size[cls]) ||
+            sc_size[cls] % (align < 16 ? align : 16) != 0) {
             CHECK(0);
             printf("  size %zu: usable %zu\n", s, u);
             break;
