@@ -296,9 +296,10 @@ BALLOC_INLINE size_t balloc_free_inline(void *p) {
             uint64_t m = sc_div_magic[cls];
             struct tbin *b = &tcache_tls.bins[cls];
             uint32_t n = b->n;
-            if (BALLOC_LIKELY(off * m <= m - 1 && n < b->cap)) {
-                if (BALLOC_UNLIKELY(check_key_present(p)))
-                    balloc_check_freed(p, cls, OP_FREE);
+            /* A block holding the free key takes the slow path, which
+             * checks whether it is free already (a tail call: nothing
+             * stays live across it). */
+            if (BALLOC_LIKELY(off * m <= m - 1 && n < b->cap && !check_key_present(p))) {
                 check_on_free(p, cls);
                 b->stack[n] = p;
                 b->top = p;

@@ -4,7 +4,7 @@
  * The free key. Blocks of the cached classes (<= 32 KiB) are not marked free
  * in their slab while they sit in a thread cache, so the slab bitmap alone
  * cannot see a second free. Instead every free of such a block stores a
- * per-process random 64-bit key in its first 8 bytes, and every free and
+ * 64-bit key (CHECK_FREE_KEY) in its first 8 bytes, and every free and
  * realloc first compares those bytes with the key. Equal means the block is
  * almost certainly free already; the cold path confirms it (the block is in
  * a thread cache, or free in its slab) before it aborts, so a live block
@@ -54,7 +54,18 @@
 /* Largest request the allocation fast path maps with sc_lookup. */
 #define CHECK_FAST_MAX (BALLOC_SECURE ? SC_SMALL_MAX - CHECK_CANARY_BYTES : SC_LOOKUP_MAX)
 
+/* The free key. The default build uses a constant that is the
+ * sign-extension of a 32-bit value, so the fast paths compare and store it
+ * as an immediate (one instruction each, no load); it is an unlikely value
+ * for data (0xffffffffb10cf7ee: neither a user-space pointer nor a small
+ * number), and a live block that holds it anyway is only confirmed, never
+ * misreported. The hardened build draws it at start-up, like the canary key. */
+#if BALLOC_SECURE
 extern uint64_t check_free_key;   /* random, never 0 */
+#define CHECK_FREE_KEY check_free_key
+#else
+#define CHECK_FREE_KEY ((uint64_t)0 - 0x4ef30812u)
+#endif
 extern uint64_t check_canary_key; /* random (hardened build) */
 
 /* Draw the keys (once, at start-up). */
@@ -89,9 +100,12 @@ static inline size_t check_usable(unsigned cls) {
 static inline bool check_key_present(const void *p) {
     uint64_t w;
     memcpy(&w, p, sizeof(w));
-    return w == check_free_key;
+    return w == CHECK_FREE_KEY;
 }
-static inline void check_key_set(void *p) { memcpy(p, &check_free_key, sizeof(check_free_key)); }
+static inline void check_key_set(void *p) {
+    uint64_t k = CHECK_FREE_KEY;
+    memcpy(p, &k, sizeof(k));
+}
 static inline void check_key_clear(void *p) {
     uint64_t z = 0;
     memcpy(p, &z, sizeof(z));
