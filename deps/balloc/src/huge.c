@@ -191,9 +191,7 @@ static char *cache_get(size_t need) {
         return s;
     char *t = pages_map_aligned(need, CHUNK_SIZE);
     if (t && !pages_move(s, grow_avail, t, need))
-        return t;
-    if (t)
-        pages_unmap(t, need);
+        return t;  /* a failed move has disposed of t itself */
     pthread_mutex_lock(&huge_lock);
     cache_put(s, grow_avail);
     cache_trim(cache_limit());
