@@ -95,14 +95,16 @@ void arena_threads_reset_child(struct arena *self) {
 /* A run of npages for use (kind not yet set); maps a new chunk if needed. */
 static struct run *arena_run_alloc_locked(struct arena *a, uint32_t npages) {
     struct run *r = extent_alloc(&a->eset, npages);
-    if (r)
+    /* A fit that could not be split lacked metadata: a new chunk would stay
+     * mapped for good and not help. */
+    if (r || extent_fits(&a->eset, npages))
         return r;
     struct chunk *c = chunk_new(a);
     if (c == NULL)
         return NULL;
     if (extent_add_chunk(&a->eset, c)) {
         chunk_unregister((uintptr_t)c);
-        pages_unmap(c, CHUNK_SIZE);
+        pages_unmap_or_leak(c, CHUNK_SIZE);
         return NULL;
     }
     c->next = a->chunks;
@@ -209,7 +211,7 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
         if (nlead) {
             struct run *rest = extent_split(r, nlead);
             if (rest == NULL) {
-                extent_free(&a->eset, r);
+                extent_unalloc(&a->eset, r);  /* its pages were never used */
                 r = NULL;
                 goto out;
             }
@@ -338,8 +340,9 @@ void arena_purge_one(unsigned i) {
         return;
     pthread_mutex_lock(&a->lock);
     extent_purge(&a->eset);
-    for (unsigned k = 0; k < 2; k++)
-        decay_purged(&a->decay[k], 0);
+    /* What the kernel refused to purge is still pending. */
+    decay_purged(&a->decay[0], a->eset.npages[RUN_DIRTY]);
+    decay_purged(&a->decay[1], a->eset.npages[RUN_MUZZY]);
     pthread_mutex_unlock(&a->lock);
 }
 
@@ -455,6 +458,8 @@ void arena_stats_read(struct arena_stats *st) {
         }
         pthread_mutex_unlock(&a->lock);
     }
+    /* Ranges whose munmap failed are still mapped (pages.h). */
+    st->mapped += pages_leaked();
 }
 
 void arena_prefork(void) {

@@ -44,6 +44,8 @@ struct arena {
     size_t bg_seen;             /* dirty pages when the background thread was last woken */
 };
 
+/* mapped: the arenas' chunks plus pages_leaked() (ranges whose munmap
+ * failed, wherever they came from). */
 struct arena_stats {
     size_t allocated, active, dirty, muzzy, retained, mapped, metadata, frag_smallbins;
 };

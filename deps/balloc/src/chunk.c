@@ -18,7 +18,7 @@ struct chunk *chunk_new(struct arena *owner) {
     if (c == NULL)
         return NULL;
     if ((uintptr_t)c >> CHUNK_ADDR_BITS) {  /* outside what chunk_map covers */
-        pages_unmap(c, CHUNK_SIZE);
+        pages_unmap_or_leak(c, CHUNK_SIZE);
         return NULL;
     }
     for (unsigned i = 0; i < CHUNK_PAGES; i++) {

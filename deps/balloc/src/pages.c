@@ -4,7 +4,9 @@
 #include "pages.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
@@ -192,26 +194,42 @@ bool pages_resize_inplace(void *p, size_t old_size, size_t new_size) {
     return mremap(p, old_size, new_size, 0) == MAP_FAILED;
 }
 
+/* 1 if [p, p + len) is readable and holds want, 0 if not, -1 if it cannot
+ * tell. Read through a pipe, so an unmapped or inaccessible page makes
+ * write() fail with EFAULT instead of faulting. */
+static int pages_holds(const void *p, const void *want, size_t len) {
+    unsigned char got[16];
+    int fd[2];
+    if (len > sizeof(got) || pipe2(fd, O_CLOEXEC) != 0)
+        return -1;
+    int r;
+    if (write(fd[1], p, len) != (ssize_t)len)
+        r = errno == EFAULT ? 0 : -1;
+    else
+        r = read(fd[0], got, len) == (ssize_t)len ? memcmp(got, want, len) == 0 : -1;
+    close(fd[0]);
+    close(fd[1]);
+    return r;
+}
+
 bool pages_move(void *p, size_t old_size, void *target, size_t new_size) {
     if (inject_fails(PAGES_OP_RESIZE)) {
         pages_unmap_or_leak(target, new_size);
         return true;
     }
+    /* Some kernels unmap target before checks that can fail (and another
+     * thread may map there at once), others leave it: mark it, so that
+     * after a failure it is unmapped only if it is still ours. */
+    uint64_t mark[2] = {inject_mix((uintptr_t)target), inject_mix(new_size ^ 0x6d6f7665ull)};
+    memcpy(target, mark, sizeof(mark));
     if (mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target) == target)
         return false;
-    /* Linux may have unmapped target before failing. Unmapping it now
-     * could hit another thread's new mapping there, so take the range back
-     * only if it is free (then nobody else has it) and unmap that; if
-     * anything is there, leave it and count it leaked. */
     int err = errno;
-    void *r = pages_os_map(target, new_size, PROT_NONE, MAP_NORESERVE | MAP_FIXED_NOREPLACE);
-    if (r == target) {
-        pages_unmap_or_leak(r, new_size);
-    } else {
-        if (r)  /* a kernel before 4.17 took target as a hint */
-            pages_unmap_or_leak(r, new_size);
+    int ours = pages_holds(target, mark, sizeof(mark));
+    if (ours > 0)
+        pages_unmap_or_leak(target, new_size);
+    else if (ours < 0)  /* cannot tell: never unmap what may be another's */
         __atomic_fetch_add(&pages_leaked_bytes, new_size, __ATOMIC_RELAXED);
-    }
     errno = err;
     return true;
 }

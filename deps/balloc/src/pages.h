@@ -35,7 +35,7 @@ bool pages_unmap(void *p, size_t size);
 /* For a range the caller cannot keep: unmapped, or if the kernel refuses,
  * left mapped, never touched again, and counted in pages_leaked(). */
 void pages_unmap_or_leak(void *p, size_t size);
-/* Bytes left mapped by pages_unmap_or_leak (and pages_move) failures. */
+/* Bytes left mapped by failures of pages_unmap_or_leak (and pages_move). */
 size_t pages_leaked(void);
 /* Give the pages back (MADV_DONTNEED); they read as zero afterwards. */
 bool pages_purge(void *p, size_t size);
@@ -47,13 +47,14 @@ bool pages_purge_lazy(void *p, size_t size);
 uint64_t pages_clock_ns(void);
 /* Grow or shrink a mapping without moving it. */
 bool pages_resize_inplace(void *p, size_t old_size, size_t new_size);
-/* Move the pages of [p, p + old_size) to target (which must be mapped,
- * new_size long; it is replaced) and extend them to new_size with zero
- * pages: the old pages keep their contents and stay resident. On failure
- * [p, p + old_size) is unchanged and target is no longer the caller's:
- * pages_move has unmapped it, or counted it in pages_leaked() when it cannot
- * tell whether the kernel already dropped it (Linux unmaps the target
- * before some of its checks, and another thread may map there at once). */
+/* Move the pages of [p, p + old_size) to target (which must be mapped
+ * readable and writable, new_size long; it is replaced) and extend them to
+ * new_size with zero pages: the old pages keep their contents and stay
+ * resident. On failure [p, p + old_size) is unchanged and target is no
+ * longer the caller's: some kernels unmap it before checks that fail, and
+ * another thread may map there at once, so pages_move unmaps it only if it
+ * finds its own mark there (else it is not ours any more), and counts it in
+ * pages_leaked() if it cannot tell. */
 bool pages_move(void *p, size_t old_size, void *target, size_t new_size);
 /* Make [p, p + size) inaccessible (a guard) or readable and writable again;
  * page-aligned. True on error (the protection is then unchanged); callers
