@@ -138,9 +138,17 @@ $(B)/test_zmalloc: tests/test_zmalloc.c tests/harness.h $(LIB)
 $(B)/test_stress: tests/test_stress.c tests/harness.h $(LIB)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
+# Faults are injected through balloc's OS-call layer (its internal pages.h),
+# so that suite exists for the bundled backend only.
+ifeq ($(MALLOC),bundled)
+FAULT_TESTS := $(B)/test_faults
+endif
+$(B)/test_faults: tests/test_faults.c tests/harness.h $(LIB)
+	$(CC) $(CFLAGS_ALL) -Ideps/balloc/src $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+
 # One configuration's suites.
-check: $(B)/test_zmalloc $(B)/test_stress
-	@bash tests/run-suites.sh $(B)/test_zmalloc $(B)/test_stress
+check: $(B)/test_zmalloc $(B)/test_stress $(FAULT_TESTS)
+	@bash tests/run-suites.sh $(B)/test_zmalloc $(B)/test_stress $(FAULT_TESTS)
 
 # The suite under Valgrind memcheck (any error or definite leak fails it).
 check-valgrind: $(B)/test_zmalloc

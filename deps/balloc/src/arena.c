@@ -100,14 +100,16 @@ void arena_threads_reset_child(struct arena *self) {
 /* A run of npages for use (kind not yet set); maps a new chunk if needed. */
 static struct run *arena_run_alloc_locked(struct arena *a, uint32_t npages) {
     struct run *r = extent_alloc(&a->eset, npages);
-    if (r)
+    /* A fit that could not be split lacked metadata: a new chunk would stay
+     * mapped for good and not help. */
+    if (r || extent_fits(&a->eset, npages))
         return r;
     struct chunk *c = chunk_new(a);
     if (c == NULL)
         return NULL;
     if (extent_add_chunk(&a->eset, c)) {
         chunk_unregister((uintptr_t)c);
-        pages_unmap(c, CHUNK_SIZE);
+        pages_unmap_or_leak(c, CHUNK_SIZE);
         return NULL;
     }
     c->next = a->chunks;
@@ -227,7 +229,7 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
         if (nlead) {
             struct run *rest = extent_split(r, nlead);
             if (rest == NULL) {
-                extent_free(&a->eset, r);
+                extent_unalloc(&a->eset, r);  /* its pages were never used */
                 r = NULL;
                 goto out;
             }
@@ -242,12 +244,12 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
         }
     }
     if (CHECK_GUARD_PAGES && pages_guard(r->base + sc_size[cls], PAGE_SIZE_B)) {
-        extent_free(&a->eset, r);
+        extent_unalloc(&a->eset, r);  /* none of these pages were used */
         r = NULL;
         if (lead)
-            extent_free(&a->eset, lead);
+            extent_unalloc(&a->eset, lead);
         if (trail)
-            extent_free(&a->eset, trail);
+            extent_unalloc(&a->eset, trail);
         goto out;
     }
     *zeroed = r->state == RUN_RETAINED;
@@ -255,10 +257,11 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
     r->kind = RUN_LARGE;
     r->cls = (uint8_t)cls;
     arena_mark_large(r);
+    /* The alignment's lead and trail were never used: back in their state. */
     if (lead)
-        extent_free(&a->eset, lead);
+        extent_unalloc(&a->eset, lead);
     if (trail)
-        extent_free(&a->eset, trail);
+        extent_unalloc(&a->eset, trail);
     a->npages_active += r->npages;
     a->allocated += sc_size[cls];
     arena_tick_locked(a);
@@ -276,10 +279,11 @@ void arena_free_locked(struct arena *a, void *p) {
     if (r->kind == RUN_LARGE) {
         if (p != r->base)
             util_fatal_ptr("invalid free", p);
-        /* A guard that cannot be lifted keeps its run out of use for good. */
+        a->allocated -= sc_size[r->cls];
+        /* A guard that cannot be lifted keeps its run out of use for good
+         * (its pages stay counted as active). */
         if (CHECK_GUARD_PAGES && pages_unguard(r->base + sc_size[r->cls], PAGE_SIZE_B))
             return;
-        a->allocated -= sc_size[r->cls];
         arena_run_release_locked(a, r);
         return;
     }
@@ -381,8 +385,9 @@ void arena_purge_one(unsigned i) {
         return;
     pthread_mutex_lock(&a->lock);
     extent_purge(&a->eset);
-    for (unsigned k = 0; k < 2; k++)
-        decay_purged(&a->decay[k], 0);
+    /* What the kernel refused to purge is still pending. */
+    decay_purged(&a->decay[0], a->eset.npages[RUN_DIRTY]);
+    decay_purged(&a->decay[1], a->eset.npages[RUN_MUZZY]);
     pthread_mutex_unlock(&a->lock);
 }
 
@@ -498,6 +503,8 @@ void arena_stats_read(struct arena_stats *st) {
         }
         pthread_mutex_unlock(&a->lock);
     }
+    /* Ranges whose munmap failed are still mapped (pages.h). */
+    st->mapped += pages_leaked();
 }
 
 void arena_prefork(void) {

@@ -45,6 +45,8 @@ struct arena {
     uint64_t rng;               /* hardened build: random region choice (under lock) */
 };
 
+/* mapped: the arenas' chunks plus pages_leaked() (ranges whose munmap
+ * failed, wherever they came from). */
 struct arena_stats {
     size_t allocated, active, dirty, muzzy, retained, mapped, metadata, frag_smallbins;
 };

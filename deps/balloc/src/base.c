@@ -28,7 +28,7 @@ static void *base_map(size_t size) {
     if (m == NULL)
         return NULL;
     if (g && (pages_guard(m, g) || pages_guard(m + g + size, g))) {
-        pages_unmap(m, size + 2 * g);
+        pages_unmap_or_leak(m, size + 2 * g);
         return NULL;
     }
     base_mapped_bytes += size + 2 * g;

@@ -1,5 +1,7 @@
 #include "extent.h"
 
+#include <errno.h>
+
 #include "base.h"
 
 struct run *run_new(void) {
@@ -127,6 +129,15 @@ struct run *extent_alloc(struct eset *es, uint32_t npages) {
     return NULL;
 }
 
+bool extent_fits(const struct eset *es, uint32_t npages) {
+    for (unsigned s = 0; s < RUN_NSTATES; s++)
+        if (bitmap_find_set_from_bit(es->nonempty[s], BITMAP_WORDS(CHUNK_PAGES + 1), npages) >= 0)
+            return true;
+    return false;
+}
+
+void extent_unalloc(struct eset *es, struct run *r) { extent_put(es, r, r->state); }
+
 void extent_free(struct eset *es, struct run *r) {
     struct chunk *c = chunk_of((uintptr_t)r->base);
     unsigned head = chunk_page_index(c, r->base);
@@ -172,7 +183,8 @@ bool extent_grow(struct eset *es, struct run *r, uint32_t npages) {
     return false;
 }
 
-/* MADV_FREE is refused by kernels before 4.5: remember and use DONTNEED. */
+/* MADV_FREE is refused (EINVAL) by kernels before 4.5: remember and use
+ * DONTNEED. Any other failure is transient and changes nothing for good. */
 static int extent_lazy_broken;
 
 size_t extent_decay(struct eset *es, unsigned from, unsigned to, size_t want) {
@@ -181,8 +193,11 @@ size_t extent_decay(struct eset *es, unsigned from, unsigned to, size_t want) {
         struct run *r = es->lru_head[from];
         size_t bytes = (size_t)r->npages * PAGE_SIZE_B;
         if (to == RUN_MUZZY && !__atomic_load_n(&extent_lazy_broken, __ATOMIC_RELAXED) &&
-            pages_purge_lazy(r->base, bytes))
+            pages_purge_lazy(r->base, bytes)) {
+            if (errno != EINVAL)
+                break;  /* keep the pages dirty; a later decay tries again */
             __atomic_store_n(&extent_lazy_broken, 1, __ATOMIC_RELAXED);
+        }
         unsigned dest = to;
         if (to == RUN_MUZZY && __atomic_load_n(&extent_lazy_broken, __ATOMIC_RELAXED))
             dest = RUN_RETAINED;

@@ -47,6 +47,12 @@ bool extent_add_chunk(struct eset *es, struct chunk *c);
  * removed from the set; its state field tells whether it reads as zero
  * (RUN_RETAINED). */
 struct run *extent_alloc(struct eset *es, uint32_t npages);
+/* Whether a free run of at least npages exists (extent_alloc returning
+ * NULL with one there means its split had no metadata). */
+bool extent_fits(const struct eset *es, uint32_t npages);
+/* Put back a run extent_alloc returned, unused: it keeps its state and
+ * merges with its neighbours again. */
+void extent_unalloc(struct eset *es, struct run *r);
 /* Give an in-use run's pages back as dirty; merges with dirty neighbours. */
 void extent_free(struct eset *es, struct run *r);
 /* Keep the first `keep` pages in r; return a new run (same kind, class and
@@ -57,7 +63,8 @@ struct run *extent_split(struct run *r, uint32_t keep);
 bool extent_grow(struct eset *es, struct run *r, uint32_t npages);
 /* Move at least `want` pages (whole runs, oldest first) from state `from`
  * to the later state `to` (MADV_FREE for muzzy, MADV_DONTNEED for
- * retained); returns the pages moved. */
+ * retained); returns the pages moved. It stops at the first run the kernel
+ * refuses: that run and the rest stay in `from`, and npages says so. */
 size_t extent_decay(struct eset *es, unsigned from, unsigned to, size_t want);
 /* MADV_DONTNEED every dirty and muzzy run; returns the number of pages. */
 size_t extent_purge(struct eset *es);

@@ -68,19 +68,23 @@ static unsigned cache_smallest(void) {
 }
 
 /* Unmap cached bytes beyond limit (a page multiple), smallest ranges first;
- * a range bigger than the excess loses only its tail. */
+ * a range bigger than the excess loses only its tail. If the kernel refuses
+ * an munmap the range stays cached (and counted), over the limit until the
+ * next trim. */
 static void cache_trim(size_t limit) {
     while (huge_cache_bytes > limit) {
         unsigned i = cache_smallest();
         size_t excess = huge_cache_bytes - limit;
         struct huge_range *r = &huge_cache[i];
         if (r->size <= excess) {
-            pages_unmap(r->base, r->size);
+            if (pages_unmap(r->base, r->size))
+                return;
             cache_bytes_add(0, r->size);
             cache_remove_at(i);
         } else {
+            if (pages_unmap(r->base + r->size - excess, excess))
+                return;
             r->size -= excess;
-            pages_unmap(r->base + r->size, excess);
             cache_bytes_add(0, excess);
         }
     }
@@ -112,11 +116,11 @@ static void cache_put(char *base, size_t size) {
     } else {
         if (huge_ncache == HUGE_CACHE_SLOTS) {
             unsigned s = cache_smallest();
-            if (huge_cache[s].size > size) {
-                pages_unmap(base, size);
+            /* With no slot for it, the new range has no place in the books. */
+            if (huge_cache[s].size > size || pages_unmap(huge_cache[s].base, huge_cache[s].size)) {
+                pages_unmap_or_leak(base, size);
                 return;
             }
-            pages_unmap(huge_cache[s].base, huge_cache[s].size);
             cache_bytes_add(0, huge_cache[s].size);
             cache_remove_at(s);
             if (s < i)
@@ -149,7 +153,7 @@ static void cache_carve(unsigned i, char *s, size_t len) {
         r->size = front;
         cache_insert_at(i + 1, s + len, back);
     } else {
-        pages_unmap(r->base, front);
+        pages_unmap_or_leak(r->base, front);
         cache_bytes_add(0, front);
         r->base = s + len;
         r->size = back;
@@ -197,9 +201,7 @@ static char *cache_get(size_t need) {
         return s;
     char *t = pages_map_aligned(need, CHUNK_SIZE);
     if (t && !pages_move(s, grow_avail, t, need))
-        return t;
-    if (t)
-        pages_unmap(t, need);
+        return t;  /* a failed move has disposed of t itself */
     pthread_mutex_lock(&huge_lock);
     cache_put(s, grow_avail);
     cache_trim(cache_limit());
@@ -291,17 +293,19 @@ void *huge_alloc(size_t size, size_t align, bool zero) {
         if (raw == NULL)
             return NULL;
         user = raw + a;
-        map = user - HUGE_HDR_OFF;
-        if (map > raw)
-            pages_unmap(raw, (size_t)(map - raw));
-        map_size = HUGE_HDR_OFF + usable + tail;
-        h = (struct huge_hdr *)map;
+        h = (struct huge_hdr *)(user - HUGE_HDR_OFF);
+        map = (char *)h;
+        /* If the kernel keeps the lead, it stays part of the block's mapping
+         * (freed with it), not leaked. */
+        if (map > raw && pages_unmap(raw, (size_t)(map - raw)))
+            map = raw;
+        map_size = (size_t)(user - map) + usable + tail;
         kind = CHUNK_KIND_HUGE_PREV;
     }
     if (((uintptr_t)user + usable) >> CHUNK_ADDR_BITS ||
         (CHECK_GUARD_PAGES && (pages_guard(user - PAGE_SIZE_B, PAGE_SIZE_B) ||
                                pages_guard(user + usable, PAGE_SIZE_B)))) {
-        pages_unmap(map, map_size);
+        pages_unmap_or_leak(map, map_size);
         return NULL;
     }
     h->magic = HUGE_MAGIC;
@@ -344,7 +348,7 @@ void huge_free(struct huge_hdr *h) {
     h->magic = 0;
     chunk_register((uintptr_t)chunk_of((uintptr_t)h->user), CHUNK_KIND_HUGE_FREED);
     if (BALLOC_SECURE) {  /* no cache: later accesses fault */
-        pages_unmap(map, map_size);
+        pages_unmap_or_leak(map, map_size);
         return;
     }
     pthread_mutex_lock(&huge_lock);
@@ -407,7 +411,7 @@ bool huge_resize(struct huge_hdr *h, size_t size) {
 void huge_purge(void) {
     pthread_mutex_lock(&huge_lock);
     cache_trim(0);
-    decay_purged(&huge_decay_state, 0);
+    decay_purged(&huge_decay_state, huge_cache_bytes >> PAGE_LG);  /* what an munmap failure left */
     pthread_mutex_unlock(&huge_lock);
 }
 

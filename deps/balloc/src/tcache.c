@@ -60,16 +60,20 @@ void tcache_init(struct tcache *tc) {
     tc->state = TCACHE_INIT;
     if (tc->arena == NULL)
         tc->arena = arena_choose();
+    /* The exit hook first: it unbinds the arena even if the cache never
+     * starts. It may allocate: served uncached (state INIT). */
+    if (tc->arena != NULL && !tc->hooked)
+        tc->hooked = pthread_setspecific(tcache_key, tc) == 0;
     size_t bytes = tcache_total_slots * sizeof(void *);
-    void **slots = base_alloc(bytes);
-    if (slots == NULL || tc->arena == NULL) {
-        base_free(slots, bytes);
-        tc->state = TCACHE_DEAD;
+    void **slots = tc->arena ? base_alloc(bytes) : NULL;
+    if (slots == NULL) {
+        /* Out of memory: stay uncached for now, and try again on a later
+         * slow path once memory is back. */
+        tc->state = TCACHE_NONE;
         return;
     }
     tc->slots = slots;
     tc->slots_bytes = bytes;
-    pthread_setspecific(tcache_key, tc);  /* may allocate: served uncached */
     pthread_mutex_lock(&tcache_lock);
     tc->prev = NULL;
     tc->next = tcache_list;
@@ -225,8 +229,12 @@ bool tcache_enabled(const struct tcache *tc) {
 
 static void tcache_destroy(void *arg) {
     struct tcache *tc = arg;
-    if (tc->state != TCACHE_ACTIVE)
+    if (tc->state != TCACHE_ACTIVE) {  /* the cache never started */
+        tc->state = TCACHE_DEAD;
+        if (tc->arena)
+            arena_unbind(tc->arena);
         return;
+    }
     tcache_flush_all(tc);
     pthread_mutex_lock(&tcache_lock);
     for (unsigned c = 0; c < SC_NTCACHE; c++) {

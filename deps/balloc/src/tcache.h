@@ -55,6 +55,7 @@ struct tcache {
     int state;                  /* enum tcache_state */
     unsigned gc_ticks;
     int disabled;               /* turned off with tcache_set_enabled */
+    int hooked;                 /* the exit hook (pthread key) is set */
     struct tcache *prev, *next; /* registry of live caches */
     void **slots;
     size_t slots_bytes;
