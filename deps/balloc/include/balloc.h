@@ -20,7 +20,7 @@
  * pointer", "resize after free", "invalid resize", and in the hardened build
  * (BALLOC_SECURE=1) "overflow past the end" (a small block's canary was
  * overwritten). A freed block is recognised while it has not been handed out
- * again and its first 8 bytes (where a random key is stored) are intact.
+ * again and its first 8 bytes (where a key is stored) are intact.
  */
 #ifndef BALLOC_H
 #define BALLOC_H

@@ -244,12 +244,17 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
         }
     }
     if (CHECK_GUARD_PAGES && pages_guard(r->base + sc_size[cls], PAGE_SIZE_B)) {
-        extent_unalloc(&a->eset, r);  /* none of these pages were used */
-        r = NULL;
+        /* None of these pages were used. The pieces go back as on success
+         * (r held in the page map while its neighbours return, so that they
+         * do not merge with pages outside the set), then r itself. */
+        r->cls = (uint8_t)cls;
+        chunk_mark_run(r);
         if (lead)
             extent_unalloc(&a->eset, lead);
         if (trail)
             extent_unalloc(&a->eset, trail);
+        extent_return(&a->eset, r);
+        r = NULL;
         goto out;
     }
     *zeroed = r->state == RUN_RETAINED;
@@ -350,15 +355,16 @@ bool arena_resize_large(void *p, unsigned cls) {
         if (t == NULL)
             goto out;
         r->cls = (uint8_t)cls;
-        chunk_mark_run(r);
+        arena_mark_large(r);
         extent_free(&a->eset, t);
     } else if (npages > old) {
         if (extent_grow(&a->eset, r, npages))
             goto out;
         r->cls = (uint8_t)cls;
-        chunk_mark_run(r);
-    } else {
+        arena_mark_large(r);
+    } else {  /* a run that kept pages past its block: the new class fits them */
         r->cls = (uint8_t)cls;
+        arena_mark_large(r);
     }
     a->npages_active = a->npages_active - old + npages;
     a->allocated = a->allocated - old_usable + sc_size[cls];
@@ -522,8 +528,14 @@ void arena_postfork_parent(void) {
 }
 
 void arena_postfork_child(void) {
-    for (unsigned i = 0; i < narenas_total; i++)
-        if (arenas[i])
-            pthread_mutex_init(&arenas[i]->lock, NULL);
+    for (unsigned i = 0; i < narenas_total; i++) {
+        if (arenas[i] == NULL)
+            continue;
+        pthread_mutex_init(&arenas[i]->lock, NULL);
+        if (BALLOC_SECURE) {  /* the child's region order owes nothing to the parent's */
+            (void)pages_entropy(&arenas[i]->rng, sizeof(arenas[i]->rng));
+            arenas[i]->rng |= 1;
+        }
+    }
     pthread_mutex_init(&arenas_lock, NULL);
 }

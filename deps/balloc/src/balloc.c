@@ -283,15 +283,30 @@ static BALLOC_COLD size_t balloc_free_slow(void *p) {
     return usable;
 }
 
-BALLOC_INLINE size_t balloc_free_inline(void *p) {
+/* A sized free's size must be the block's usable size, or lead to it as a
+ * request would (to its class; for a huge block, to its pages); anything
+ * else would file the block under another class. A pointer that is not a
+ * live block is named by the lookup. */
+static BALLOC_COLD void balloc_check_sized(void *p, size_t size) {
+    size_t u = balloc_lookup_usable(p, OP_FREE);
+    size_t want = chunk_kind_of((uintptr_t)p) == CHUNK_KIND_ARENA ? balloc_good_size(size)
+                                                                 : balloc_page_round(size);
+    if (size != u && want != u)
+        util_fatal_ptr("wrong size in sized free", p);
+}
+
+/* sized: size is the caller's (balloc_free_sized), checked on the way. */
+BALLOC_INLINE size_t balloc_free_inline(void *p, bool sized, size_t size) {
     uintptr_t a = (uintptr_t)p;
     if (BALLOC_LIKELY(chunk_kind_of(a) == CHUNK_KIND_ARENA)) {
         struct pmap_ent e = chunk_of(a)->pmap[chunk_page_of(a)];
         unsigned cls = e.cls;
-        if (BALLOC_LIKELY(cls < SC_NTCACHE)) {
+        /* A size of another class goes to the exact check. */
+        bool size_ok = !sized || (size <= CHECK_FAST_MAX && check_fast_class(size) == cls);
+        if (BALLOC_LIKELY(cls < SC_NTCACHE && size_ok)) {
             /* p starts a region: its offset in the run is a multiple of the
              * class size (within a slab's pages that also bounds the index;
-             * a large run's pages beyond its block are not marked with it). */
+             * a large run's pages past its block are marked PMAP_CLS_NONE). */
             uint64_t off = (a & PAGE_MASK_B) + ((uint64_t)e.pgoff << PAGE_LG);
             uint64_t m = sc_div_magic[cls];
             struct tbin *b = &tcache_tls.bins[cls];
@@ -308,33 +323,16 @@ BALLOC_INLINE size_t balloc_free_inline(void *p) {
             }
         }
     }
+    if (sized && p != NULL)
+        balloc_check_sized(p, size);
     return balloc_free_slow(p);
 }
 
-BALLOC_EXPORT void balloc_free(void *p) { (void)balloc_free_inline(p); }
+BALLOC_EXPORT void balloc_free(void *p) { (void)balloc_free_inline(p, false, 0); }
 
-BALLOC_EXPORT size_t balloc_free_usable(void *p) { return balloc_free_inline(p); }
+BALLOC_EXPORT size_t balloc_free_usable(void *p) { return balloc_free_inline(p, false, 0); }
 
-static BALLOC_COLD void balloc_fail_sized(void *p) { util_fatal_ptr("wrong size in sized free", p); }
-
-/* The size must lead to the block's own class (or, above the cached
- * classes, to its usable size): anything else would file the block under
- * another class. A pointer that is not a live block is left to the free,
- * which names that misuse. */
-BALLOC_EXPORT void balloc_free_sized(void *p, size_t size) {
-    uintptr_t a = (uintptr_t)p;
-    if (BALLOC_LIKELY(chunk_kind_of(a) == CHUNK_KIND_ARENA && size <= CHECK_FAST_MAX)) {
-        unsigned cls = chunk_of(a)->pmap[chunk_page_of(a)].cls;
-        /* Its usable size itself is always right (in the hardened build a
-         * multiple of 16 may map to the next class for alignment). */
-        if (BALLOC_UNLIKELY(cls != check_fast_class(size)) && cls < PMAP_CLS_FREE &&
-            size != check_usable(cls))
-            balloc_fail_sized(p);
-    } else if (p != NULL && balloc_good_size(size) != balloc_lookup_usable(p, OP_FREE)) {
-        balloc_fail_sized(p);
-    }
-    (void)balloc_free_inline(p);
-}
+BALLOC_EXPORT void balloc_free_sized(void *p, size_t size) { (void)balloc_free_inline(p, true, size); }
 
 /* ---- sizes -------------------------------------------------------------- */
 
@@ -465,11 +463,19 @@ BALLOC_EXPORT void *balloc_aligned_alloc(size_t align, size_t size) {
     if (align <= PAGE_SIZE_B) {
         /* Classes that are multiples of align hold aligned regions: slabs
          * start on pages and regions sit at multiples of the class size. */
-        /* Hardened build: the region also holds the canary; asking for
-         * s - canary gets the class of s. */
-        size_t s = ((size ? size : 1) + CHECK_CANARY_BYTES + align - 1) & ~(align - 1);
+        size_t s = ((size ? size : 1) + align - 1) & ~(align - 1);
+        if (CHECK_CANARY_BYTES) {
+            /* Hardened build: a small region also holds the canary (asking
+             * for t - canary gets the class of t, a multiple of align); if
+             * none fits, a large class (page-aligned, no canary). */
+            size_t t = (s + CHECK_CANARY_BYTES + align - 1) & ~(align - 1);
+            if (t <= SC_SMALL_MAX)
+                s = t - CHECK_CANARY_BYTES;
+            else if (s < SC_LARGE_MIN)
+                s = SC_LARGE_MIN;
+        }
         if (s <= SC_LARGE_MAX)
-            return balloc_malloc(s - CHECK_CANARY_BYTES);
+            return balloc_malloc(s);
     }
     balloc_ensure_boot();
     if (size <= SC_LARGE_MAX) {

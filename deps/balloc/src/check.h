@@ -4,8 +4,8 @@
  * The free key. Blocks of the cached classes (<= 32 KiB) are not marked free
  * in their slab while they sit in a thread cache, so the slab bitmap alone
  * cannot see a second free. Instead every free of such a block stores a
- * 64-bit key (CHECK_FREE_KEY) in its first 8 bytes, and every free and
- * realloc first compares those bytes with the key. Equal means the block is
+ * 64-bit key (CHECK_FREE_KEY) in its first 8 bytes, and every free,
+ * realloc, usable-size and resize call first compares those bytes with it. Equal means the block is
  * almost certainly free already; the cold path confirms it (the block is in
  * a thread cache, or free in its slab) before it aborts, so a live block
  * whose data happen to equal the key is not misreported. Every allocation of
@@ -66,9 +66,9 @@ extern uint64_t check_free_key;   /* random, never 0 */
 #else
 #define CHECK_FREE_KEY ((uint64_t)0 - 0x4ef30812u)
 #endif
-extern uint64_t check_canary_key; /* random (hardened build) */
+extern uint64_t check_canary_key; /* random (hardened build only) */
 
-/* Draw the keys (once, at start-up). */
+/* Draw the hardened build's keys (once, at start-up; nothing otherwise). */
 void check_boot(void);
 
 /* Class of a request of at most CHECK_FAST_MAX bytes. */

@@ -41,7 +41,8 @@ enum chunk_kind {
 };
 
 #define PMAP_CLS_FREE 0xFEu   /* page of a free run */
-#define PMAP_CLS_NONE 0xFFu   /* header page */
+#define PMAP_CLS_NONE 0xFFu   /* no block starts here: a header or guard page, or a
+                               * page of a large run past its block */
 
 /* One page: cls is the size class of the run it belongs to (or a PMAP_CLS_*
  * marker); pgoff is the page's distance from the run's head page. */
@@ -107,7 +108,8 @@ extern uint8_t chunk_map[CHUNK_MAP_LEN];
 static inline unsigned chunk_kind_of(uintptr_t a) {
     if (a >> CHUNK_ADDR_BITS)
         return CHUNK_KIND_NONE;
-    return chunk_map[a >> CHUNK_LG];
+    /* Relaxed: chunks are registered while other threads read the map. */
+    return __atomic_load_n(&chunk_map[a >> CHUNK_LG], __ATOMIC_RELAXED);
 }
 static inline struct chunk *chunk_of(uintptr_t a) { return (struct chunk *)(a & ~(uintptr_t)CHUNK_MASK); }
 static inline unsigned chunk_page_of(uintptr_t a) { return (unsigned)((a >> PAGE_LG) & (CHUNK_PAGES - 1)); }
@@ -116,7 +118,7 @@ static inline unsigned chunk_page_index(const struct chunk *c, const void *p) {
 }
 
 /* The in-use run holding address a of an arena chunk, or NULL if the page is
- * free or a header page. */
+ * free or marked PMAP_CLS_NONE. */
 static inline struct run *chunk_run_of(struct chunk *c, uintptr_t a) {
     unsigned pg = chunk_page_of(a);
     struct pmap_ent e = c->pmap[pg];
@@ -126,7 +128,8 @@ static inline struct run *chunk_run_of(struct chunk *c, uintptr_t a) {
 }
 
 /* Message for a pointer whose page holds no in-use run: a page of a free run
- * was handed out before (a double free, most likely); a header page never. */
+ * was handed out before (a double free, most likely); a PMAP_CLS_NONE page
+ * never starts a block. */
 static inline const char *chunk_misuse_of(const struct chunk *c, uintptr_t a) {
     return c->pmap[chunk_page_of(a)].cls == PMAP_CLS_FREE ? "double free" : "invalid free";
 }

@@ -138,6 +138,11 @@ bool extent_fits(const struct eset *es, uint32_t npages) {
 
 void extent_unalloc(struct eset *es, struct run *r) { extent_put(es, r, r->state); }
 
+void extent_return(struct eset *es, struct run *r) {
+    chunk_mark_free(r);
+    extent_put(es, r, r->state);
+}
+
 void extent_free(struct eset *es, struct run *r) {
     struct chunk *c = chunk_of((uintptr_t)r->base);
     unsigned head = chunk_page_index(c, r->base);

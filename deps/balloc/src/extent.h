@@ -53,6 +53,9 @@ bool extent_fits(const struct eset *es, uint32_t npages);
 /* Put back a run extent_alloc returned, unused: it keeps its state and
  * merges with its neighbours again. */
 void extent_unalloc(struct eset *es, struct run *r);
+/* Give back an in-use run whose pages were never used: it keeps its state
+ * (the page map is marked free again) and merges like extent_unalloc. */
+void extent_return(struct eset *es, struct run *r);
 /* Give an in-use run's pages back as dirty; merges with dirty neighbours. */
 void extent_free(struct eset *es, struct run *r);
 /* Keep the first `keep` pages in r; return a new run (same kind, class and

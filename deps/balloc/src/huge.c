@@ -265,6 +265,10 @@ uint64_t huge_decay(uint64_t now_ns) {
 
 void *huge_alloc(size_t size, size_t align, bool zero) {
     size_t usable = (size + PAGE_MASK_B) & ~PAGE_MASK_B;
+    /* At least a page: a block must own the address its pointer names (an
+     * empty one would point into whatever follows its mapping). */
+    if (size == 0)
+        usable = PAGE_SIZE_B;
     size_t a = align < PAGE_SIZE_B ? PAGE_SIZE_B : align;
     /* Hardened: a guard page between the header and the block, one after. */
     if (a < HUGE_HDR_OFF)

@@ -1,8 +1,8 @@
 /* huge — blocks too big for arena chunks (> 3.5 MiB, or aligned beyond what
- * a chunk can hold): each is a page-rounded run of its own pages with a
- * one-page header found through chunk_map:
+ * a chunk can hold): each is a page-rounded run of its own pages (at least
+ * one) with a one-page header found through chunk_map:
  *   CHUNK_KIND_HUGE:      header at the base of the chunk holding the user
- *                         pointer (user = base + max(align, page));
+ *                         pointer (user = base + max(align, HUGE_HDR_OFF));
  *   CHUNK_KIND_HUGE_PREV: header HUGE_HDR_OFF before it (align >= 4 MiB,
  *                         the user pointer starts a chunk).
  * The hardened build puts a guard page between the header and the block

@@ -26,7 +26,7 @@ void tcache_boot(size_t max_size) {
     for (unsigned c = 0; c < SC_NTCACHE; c++) {
         uint32_t s = sc_size[c], cap;
         if (s <= 256)
-            cap = 128;
+            cap = TCACHE_CAP_MAX;
         else if (s <= 1024)
             cap = 64;
         else if (s <= 4096)
@@ -94,14 +94,21 @@ void tcache_init(struct tcache *tc) {
     pthread_mutex_unlock(&tcache_lock);
 }
 
-/* Return the oldest blocks of bin cls, keeping the newest `keep`. */
+/* Return the oldest blocks of bin cls, keeping the newest `keep`. They
+ * leave the bin before any goes back to its arena: a block another thread
+ * holds again must never be seen in this bin (tcache_holds). */
 static void tcache_bin_flush(struct tcache *tc, unsigned cls, uint32_t keep) {
     struct tbin *b = &tc->bins[cls];
     uint32_t n = b->n;
     if (keep >= n)
         return;
     uint32_t nflush = n - keep, left = nflush;
-    void **items = b->stack;
+    void *items[TCACHE_CAP_MAX];
+    memcpy(items, b->stack, nflush * sizeof(void *));
+    memmove(b->stack, b->stack + nflush, keep * sizeof(void *));
+    tbin_set_n(b, keep);
+    if (b->low > keep)
+        b->low = keep;
     while (left) {
         struct arena *a = arena_of_ptr(items[0]);
         uint32_t j = 0;
@@ -115,10 +122,6 @@ static void tcache_bin_flush(struct tcache *tc, unsigned cls, uint32_t keep) {
         pthread_mutex_unlock(&a->lock);
         left = j;
     }
-    memmove(b->stack, b->stack + nflush, keep * sizeof(void *));
-    tbin_set_n(b, keep);
-    if (b->low > keep)
-        b->low = keep;
 }
 
 /* Blocks below a bin's low-water mark were not needed since the last sweep:
@@ -204,7 +207,7 @@ bool tcache_holds(const void *p, unsigned cls) {
         struct tbin *b = &tc->bins[cls];
         uint32_t n = __atomic_load_n(&b->n, __ATOMIC_RELAXED);
         for (uint32_t i = 0; i < n && !found; i++)
-            found = b->stack[i] == p;
+            found = __atomic_load_n(&b->stack[i], __ATOMIC_RELAXED) == p;
     }
     pthread_mutex_unlock(&tcache_lock);
     return found;

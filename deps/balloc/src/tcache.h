@@ -23,6 +23,7 @@
 #include "sc.h"
 
 #define TCACHE_GC_EVENTS 64
+#define TCACHE_CAP_MAX 128   /* the most blocks a bin holds */
 
 enum tcache_state { TCACHE_NONE = 0, TCACHE_INIT, TCACHE_ACTIVE, TCACHE_DEAD };
 
@@ -76,9 +77,13 @@ void *tcache_alloc_slow(struct tcache *tc, unsigned cls);
 /* Bin cls is full: flush part of it, then cache p. */
 void tcache_free_flush(struct tcache *tc, unsigned cls, void *p);
 void tcache_flush_all(struct tcache *tc);
-/* Whether p is in bin cls of any live cache (misuse checks; takes the
- * registry lock and reads other threads' bins without theirs, which is
- * exact for a block that no thread is allocating or freeing right now). */
+/* Whether p is in bin cls of any live cache (misuse checks; only a block
+ * holding the free key gets here). It takes the registry lock and reads
+ * other threads' bins without their owners' cooperation: a bin's n is read
+ * atomically and a block leaves a bin's stack[0, n) before it goes back to
+ * its arena, so a block the caller holds (it was handed out again) is never
+ * found; the reads of stack entries race with their owners' plain writes by
+ * design, on this path alone. */
 bool tcache_holds(const void *p, unsigned cls);
 /* Turn this thread's cache on or off (off: flushed, every bin's cap 0, so
  * both fast paths fall to the slow path, which goes to the arena). */

@@ -160,9 +160,32 @@ TEST(free_sized_all_sizes) {
         p = balloc_malloc(s);
         balloc_free_sized(p, balloc_good_size(s));
     }
+    /* Aligned blocks, sized with their usable size (huge ones included). */
+    static const size_t aligned[][2] = {{64, 100}, {4096, 5000}, {8192, 40000},
+                                        {512u << 10, 3145729}, {4u << 20, 36000},
+                                        {4u << 20, 100}, {4u << 20, 0}};
+    for (size_t i = 0; i < sizeof(aligned) / sizeof(aligned[0]); i++) {
+        void *p = balloc_aligned_alloc(aligned[i][0], aligned[i][1]);
+        CHECK(p != NULL && balloc_usable_size(p) >= aligned[i][1]);
+        balloc_free_sized(p, balloc_usable_size(p));
+    }
     balloc_thread_flush();
     balloc_get_stats(&st1);
     CHECK_EQ(st1.allocated, st0.allocated);
+}
+
+/* A zero-size block aligned to a chunk still owns a page: it must not
+ * claim the chunk after its mapping (here a live huge block's). */
+TEST(aligned_zero_size_huge) {
+    for (int i = 0; i < 8; i++) {
+        void *big = balloc_malloc(5u << 20);
+        void *z = balloc_aligned_alloc(4u << 20, 0);
+        CHECK(z != NULL && ((uintptr_t)z & ((4u << 20) - 1)) == 0);
+        CHECK_EQ(balloc_usable_size(z), 4096);
+        CHECK_EQ(balloc_usable_size(big), 5u << 20);
+        balloc_free(big);
+        balloc_free(z);
+    }
 }
 
 TEST(purge_and_stats_identity) {
@@ -193,6 +216,7 @@ int main(void) {
         RUN(realloc_in_place);
     RUN(aligned);
     RUN(free_sized_all_sizes);
+    RUN(aligned_zero_size_huge);
     RUN(purge_and_stats_identity);
     return harness_done();
 }

@@ -2,6 +2,7 @@
  * for the canary, the canary and the poison are where they should be, slabs
  * hand out regions in random order, and guard pages are where the header
  * says. In the default build it checks that none of this is there. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "check.h"
 #include "chunk.h"
 #include "harness.h"
+#include "pages.h"
 #include "sc.h"
 
 /* The protection of the mapping holding address a, from /proc/self/maps:
@@ -63,8 +65,11 @@ TEST(canary_and_poison) {
     memset(p, 0x11, u);
     uint64_t c;
     memcpy(&c, p + u, sizeof(c));
-    if (BALLOC_SECURE)
-        CHECK(c == (check_canary_key ^ (uint64_t)(uintptr_t)p));
+#if BALLOC_SECURE
+    CHECK(c == check_canary_of(p));
+#else
+    (void)c;
+#endif
     balloc_free(p);  /* into this thread's cache: still readable */
     CHECK(check_key_present(p));
     size_t poisoned = 0;
@@ -143,11 +148,57 @@ TEST(realloc_moves_large_and_huge) {
     balloc_free(h2);
 }
 
+/* Aligned blocks: a small class holds the canary too, a large class none. */
+TEST(aligned_usable_sizes) {
+    static const size_t cases[][4] = {
+        /* align, size, usable (default), usable (hardened) */
+        {16, 100, 112, 120},     {64, 100, 128, 184},     {16, 14320, 14336, 14328},
+        {4096, 12288, 12288, 16384}, {4096, 16384, 16384, 16384}, {4096, 32768, 32768, 32768},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *p = balloc_aligned_alloc(cases[i][0], cases[i][1]);
+        CHECK(p != NULL && ((uintptr_t)p & (cases[i][0] - 1)) == 0);
+        CHECK_EQ(balloc_usable_size(p), cases[i][BALLOC_SECURE ? 3 : 2]);
+        memset(p, 1, balloc_usable_size(p));
+        balloc_free(p);
+    }
+}
+
+/* Guards the kernel refuses fail the allocation with ENOMEM (the large run,
+ * then the huge mapping tried next) and put the run back, with its
+ * alignment's lead and trail, as it was. */
+TEST(refused_guard) {
+    struct balloc_stats st0, st1;
+    balloc_thread_flush();
+    balloc_get_stats(&st0);
+    for (int i = 0; i < 3; i++) {
+        pages_inject_nth(1u << PAGES_OP_GUARD, 1, true);
+        errno = 0;
+        void *p = balloc_aligned_alloc(8192, 40000);
+        pages_inject_off();
+        if (BALLOC_SECURE)
+            CHECK(p == NULL && errno == ENOMEM);
+        else
+            CHECK(p != NULL);  /* no guard to refuse */
+        balloc_free(p);
+        p = balloc_aligned_alloc(8192, 40000);
+        CHECK(p != NULL && ((uintptr_t)p & 8191) == 0);
+        memset(p, 2, 40000);
+        balloc_free(p);
+    }
+    balloc_get_stats(&st1);
+    CHECK_EQ(st1.allocated, st0.allocated);
+    CHECK_EQ(st1.active, st0.active);
+    CHECK_EQ(st1.mapped, st0.mapped);
+}
+
 int main(void) {
     RUN(usable_sizes);
     RUN(canary_and_poison);
     RUN(random_region_order);
     RUN(guard_pages);
     RUN(realloc_moves_large_and_huge);
+    RUN(aligned_usable_sizes);
+    RUN(refused_guard);
     return harness_done();
 }

@@ -1,10 +1,13 @@
-/* Threads: producer/consumer cross-thread frees, thread exit flushing, and
- * many threads allocating at once. */
+/* Threads: producer/consumer cross-thread frees, thread exit flushing,
+ * many threads allocating at once, and live data equal to the free key. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "balloc.h"
+#include "check.h"
 #include "harness.h"
 
 #define QLEN 1024
@@ -111,10 +114,96 @@ TEST(thread_exit_many) {
     CHECK(st1.narenas >= 1);
 }
 
+/* A program may store the free key's value in a live block: the free must
+ * confirm, never misreport, even while another thread's cache flushes the
+ * same class's blocks back to the same arena (a flushing bin must not still
+ * list blocks it has returned). The main thread frees batches that mix its
+ * own blocks with a producer's (another arena) and flushes; a thread with
+ * no cache frees blocks holding the key. */
+#define KEYED_ROUNDS 20000
+#define KEYED_BATCH 64
+static pthread_mutex_t keyed_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t keyed_cond = PTHREAD_COND_INITIALIZER;
+static void *keyed_batch[KEYED_BATCH];
+static int keyed_full, keyed_stop;
+static void *keyed_producer(void *arg) {
+    (void)arg;
+    for (;;) {
+        void *tmp[KEYED_BATCH];
+        for (int i = 0; i < KEYED_BATCH; i++)
+            tmp[i] = balloc_malloc(16);
+        pthread_mutex_lock(&keyed_lock);
+        while (keyed_full && !keyed_stop)
+            pthread_cond_wait(&keyed_cond, &keyed_lock);
+        int stop = keyed_stop;
+        memcpy(keyed_batch, tmp, sizeof(tmp));
+        keyed_full = 1;
+        pthread_cond_broadcast(&keyed_cond);
+        pthread_mutex_unlock(&keyed_lock);
+        if (stop)
+            return NULL;
+    }
+}
+static void *keyed_victim(void *arg) {
+    long *frees = arg;
+    bool off = false;
+    balloc_ctl("thread.tcache.enabled", NULL, NULL, &off, sizeof(off));
+    while (!__atomic_load_n(&keyed_stop, __ATOMIC_ACQUIRE)) {
+        uint64_t *p[32];
+        for (int i = 0; i < 32; i++) {
+            p[i] = balloc_malloc(16);
+            p[i][0] = CHECK_FREE_KEY;  /* its own data */
+        }
+        for (int i = 0; i < 32; i++)
+            balloc_free(p[i]);
+        *frees += 32;
+    }
+    return NULL;
+}
+TEST(live_data_equal_to_the_key) {
+    pthread_t tp, tv;
+    long frees = 0;
+    pthread_create(&tp, NULL, keyed_producer, NULL);
+    pthread_create(&tv, NULL, keyed_victim, &frees);
+    for (int r = 0; r < KEYED_ROUNDS; r++) {
+        void *own[KEYED_BATCH], *got[KEYED_BATCH];
+        for (int i = 0; i < KEYED_BATCH; i++)
+            own[i] = balloc_malloc(16);
+        pthread_mutex_lock(&keyed_lock);
+        while (!keyed_full)
+            pthread_cond_wait(&keyed_cond, &keyed_lock);
+        memcpy(got, keyed_batch, sizeof(got));
+        keyed_full = 0;
+        pthread_cond_broadcast(&keyed_cond);
+        pthread_mutex_unlock(&keyed_lock);
+        for (int i = KEYED_BATCH / 2; i < KEYED_BATCH; i++)
+            balloc_free(own[i]);
+        for (int i = 0; i < KEYED_BATCH; i++)
+            balloc_free(got[i]);
+        for (int i = 0; i < KEYED_BATCH / 2; i++)
+            balloc_free(own[i]);
+        balloc_thread_flush();
+    }
+    pthread_mutex_lock(&keyed_lock);
+    __atomic_store_n(&keyed_stop, 1, __ATOMIC_RELEASE);
+    keyed_full = 0;
+    pthread_cond_broadcast(&keyed_cond);
+    pthread_mutex_unlock(&keyed_lock);
+    pthread_join(tp, NULL);
+    pthread_join(tv, NULL);
+    for (int i = 0; i < KEYED_BATCH; i++)
+        balloc_free(keyed_batch[i]);  /* the producer's last batch */
+    CHECK(frees > 0);  /* reached only without a false abort */
+}
+
 int main(void) {
+    /* Two arenas (the default on two CPUs), so the producer's blocks come
+     * from the other one. */
+    setenv("BALLOC_CONF", "narenas:2", 0);
     void *warm = balloc_malloc(1);  /* this thread's cache stays live */
     RUN(producer_consumer);
     RUN(thread_exit_many);
+    RUN(live_data_equal_to_the_key);
     balloc_free(warm);
     return harness_done();
 }
