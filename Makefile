@@ -79,7 +79,7 @@ LIBS := $(LIBS_$(MALLOC)) -lpthread
 
 LIB := $(B)/libzmalloc.a
 
-.PHONY: fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure deps install print-libs clean
+.PHONY: fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure balloc-nokey deps install print-libs clean
 all: lib
 lib: $(LIB)
 
@@ -121,10 +121,14 @@ balloc-test-asan:
 	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_ALONE) CC=$(CC) test-asan
 balloc-test-secure:
 	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_ALONE) CC=$(CC) test-secure
-# The hardened drop-in library, for the benchmarks: build/balloc-secure/.
+# The hardened drop-in library, and one without the free key, for the
+# benchmarks: build/balloc-secure/, build/balloc-nokey/.
 balloc-secure:
 	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(abspath build/balloc-secure) CC=$(CC) \
 	  EXTRA_CFLAGS=-DBALLOC_SECURE=1 all
+balloc-nokey:
+	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(abspath build/balloc-nokey) CC=$(CC) \
+	  EXTRA_CFLAGS=-DBALLOC_FREE_KEY=0 all
 
 # Is the backend's library installed? Exit status says.
 check-backend:

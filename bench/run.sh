@@ -48,6 +48,6 @@ for m in bundled jemalloc; do
 done
 echo "written: $dout"
 if [ "${BENCH_ALLOC:-1}" = 1 ]; then
-    $MAKE -s --no-print-directory balloc balloc-secure || exit 1
+    $MAKE -s --no-print-directory balloc balloc-secure balloc-nokey || exit 1
     bash bench/alloc/run.sh
 fi

@@ -12,9 +12,11 @@
 #               balloc-lowest balloc-secure; balloc-lowest is balloc refilling
 #               slabs in jemalloc's lowest-address order instead of
 #               fullest-first, balloc-secure its hardened build, from
-#               build/balloc-secure: make balloc-secure)
+#               build/balloc-secure: make balloc-secure; also balloc-nokey,
+#               built without the free key: make balloc-nokey)
 #   COMPARE     pairs A/B whose time and peak-RSS ratios get a table of their
-#               own (default balloc-secure/balloc: the hardened build's cost)
+#               own (default balloc/balloc-nokey balloc-secure/balloc: the
+#               free key's cost and the hardened build's)
 #   WORKLOADS   workloads to run (default: all, in workloads.c's order)
 #   REPS        repetitions per run; each is a fresh process and the median
 #               by wall time is reported (default 3)
@@ -34,8 +36,8 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SCALE=${SCALE:-1}
 REPS=${REPS:-3}
-ALLOCATORS=${ALLOCATORS:-"glibc jemalloc tcmalloc mimalloc balloc balloc-lowest balloc-secure"}
-COMPARE=${COMPARE:-balloc-secure/balloc}
+ALLOCATORS=${ALLOCATORS:-"glibc jemalloc tcmalloc mimalloc balloc balloc-lowest balloc-nokey balloc-secure"}
+COMPARE=${COMPARE:-"balloc/balloc-nokey balloc-secure/balloc"}
 BASE=${BASE:-jemalloc}
 BIN=$ROOT/build/bench/workloads
 RESULTS=$ROOT/bench/results
@@ -75,6 +77,7 @@ allocator_lib() {
     balloc) path=$ROOT/build/balloc/libballoc-malloc.so ;;
     balloc-lowest) path=$ROOT/build/balloc/libballoc-malloc.so ;; # jemalloc's slab order
     balloc-secure) path=$ROOT/build/balloc-secure/libballoc-malloc.so ;;
+    balloc-nokey) path=$ROOT/build/balloc-nokey/libballoc-malloc.so ;;
     *=*) path=${1#*=} ;;
     *) path= ;;
     esac
@@ -285,6 +288,7 @@ if [ "${DECAY:-1}" = 1 ]; then
         name=${names[$i]}
         [ "$name" = balloc-lowest ] && continue # the slab order does not matter here
         [ "$name" = balloc-secure ] && continue # huge blocks are unmapped at free
+        [ "$name" = balloc-nokey ] && continue # the same pages as balloc
         confs=("")
         # balloc purges from allocating threads by default (none here) and
         # from a background thread when asked: show both.
