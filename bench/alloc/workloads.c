@@ -250,8 +250,12 @@ static void wl_held64(double scale, struct rep_result *r) {
  * random size in its place. Every page of a new block is touched, so RSS
  * reflects the blocks rather than untouched address space. Timed: the fill,
  * the replacements and the final free. ops = allocations. */
-static void wl_churn(double scale, struct rep_result *r) {
+/* read_first: look at each block's first byte before freeing it, as a
+ * server's code does that frees an object it has just read (its type, a
+ * reference count, the pointers it owns). */
+static void churn_run(double scale, struct rep_result *r, int read_first) {
     uint64_t n = scaled(2e6, scale);
+    volatile char sink = 0;
     uint32_t *sizes = size_table_new(3, 16, 16 * KIB, 1);
     char **slot = book_alloc(CHURN_LIVE * sizeof *slot);
     uint64_t rng = 33;
@@ -266,16 +270,22 @@ static void wl_churn(double scale, struct rep_result *r) {
     for (uint64_t i = 0; i < n; i++) {
         size_t k = rng_range(&rng, 0, CHURN_LIVE - 1);
         size_t sz = sizes[(i + CHURN_LIVE) & SIZE_TABLE_MASK];
+        if (read_first)
+            sink = slot[k][0];
         free(slot[k]);
         slot[k] = xmalloc(sz);
         touch_pages(slot[k], sz, (char)i);
     }
     for (uint64_t i = 0; i < CHURN_LIVE; i++) free(slot[i]);
     meter_stop(&m, r);
+    (void)sink;
     r->ops = (double)(n + CHURN_LIVE);
     book_free(slot, CHURN_LIVE * sizeof *slot);
     size_table_free(sizes);
 }
+
+static void wl_churn(double scale, struct rep_result *r) { churn_run(scale, r, 0); }
+static void wl_churnread(double scale, struct rep_result *r) { churn_run(scale, r, 1); }
 
 /* ---- larson: cross-thread frees and thread churn ------------------------ */
 
@@ -569,8 +579,8 @@ static const struct workload {
     void (*run)(double scale, struct rep_result *r);
 } workloads[] = {
     {"pairs", wl_pairs},     {"held64", wl_held64},   {"churn", wl_churn},
-    {"larson2", wl_larson2}, {"larson4", wl_larson4}, {"realloc", wl_realloc},
-    {"frag", wl_frag},       {"large", wl_large},
+    {"churnread", wl_churnread}, {"larson2", wl_larson2}, {"larson4", wl_larson4},
+    {"realloc", wl_realloc}, {"frag", wl_frag},       {"large", wl_large},
 };
 #define N_WORKLOADS (sizeof workloads / sizeof workloads[0])
 
