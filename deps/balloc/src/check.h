@@ -5,8 +5,8 @@
  * in their slab while they sit in a thread cache, so the slab bitmap alone
  * cannot see a second free. Instead every free of such a block stores a
  * 64-bit key (CHECK_FREE_KEY) in its first 8 bytes, and every free,
- * realloc, usable-size and resize call first compares those bytes with it. Equal means the block is
- * almost certainly free already; the cold path confirms it (the block is in
+ * realloc, usable-size and resize call first compares those bytes with it.
+ * Equal means the block is almost certainly free already; the cold path confirms it (the block is in
  * a thread cache, or free in its slab) before it aborts, so a live block
  * whose data happen to equal the key is not misreported. Every allocation of
  * such a block clears the key, so a stale one never reaches a live block.
@@ -23,7 +23,8 @@
  * both sides; slabs hand out regions in random order; huge blocks are
  * unmapped at free (no cache) and never resized in place.
  *
- * Error convention: none; the check_fail_* functions print and abort.
+ * Error convention: none; a failed check calls util_fatal_ptr (prints the
+ * message and aborts).
  */
 #ifndef BALLOC_CHECK_H
 #define BALLOC_CHECK_H
@@ -41,9 +42,10 @@
 #endif
 /* BALLOC_FREE_KEY=0 builds without the free key (below): a second free of
  * a block still in a thread cache is then caught only when the cache is
- * flushed, and realloc after free only once the block is back in its slab;
- * in exchange free never reads or writes the block. The hardened build
- * always has it. */
+ * flushed, and a realloc after free only when it moves the block (its free
+ * is then named a double free if the block was back in its slab); in
+ * exchange free never reads or writes the block. The hardened build always
+ * has it. */
 #ifndef BALLOC_FREE_KEY
 #define BALLOC_FREE_KEY 1
 #endif
