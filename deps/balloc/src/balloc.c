@@ -239,7 +239,7 @@ static size_t balloc_lookup_usable(const void *p, enum balloc_op op) {
     if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
         struct chunk *c = chunk_of(a);
         struct run *r = chunk_run_of(c, a);
-        if (r == NULL)  /* a page of a free run was handed out before; a header page never */
+        if (r == NULL)  /* a free run's page held a block once; a PMAP_CLS_NONE page never */
             util_fatal_ptr(c->pmap[chunk_page_of(a)].cls == PMAP_CLS_FREE ? balloc_op_freed[op]
                                                                          : balloc_op_invalid[op],
                            p);
