@@ -65,6 +65,7 @@ run "ASan+UBSan (libc), prefix-header mode" check SANITIZER=address ZMALLOC_PREF
 run "MSan (libc, clang)" check SANITIZER=memory
 run "TSan (libc)" check MALLOC=libc SANITIZER=thread
 run "TSan (bundled: balloc built with TSan too)" check MALLOC=bundled SANITIZER=thread
+run "TSan (bundled, hardened build)" check MALLOC=bundled BALLOC_SECURE=1 SANITIZER=thread
 run "Valgrind memcheck (libc)" check-valgrind MALLOC=libc
 run "fuzzing: kept inputs, then 5 s per target" fuzz-short
 
