@@ -27,6 +27,15 @@ void arena_boot(unsigned narenas) {
 
 unsigned arena_count(void) { return narenas_total; }
 
+/* The hardened build's region order: a fresh seed per arena (and per fork
+ * child), never 0 (xorshift would stay there). */
+static void arena_seed_rng(struct arena *a) {
+    if (!BALLOC_SECURE)
+        return;
+    (void)pages_entropy(&a->rng, sizeof(a->rng));
+    a->rng |= 1;
+}
+
 static struct arena *arena_create_locked(unsigned i) {
     struct arena *a = arenas[i];
     if (a == NULL) {
@@ -38,10 +47,7 @@ static struct arena *arena_create_locked(unsigned i) {
             /* The seed differs per arena, so their epochs end at different times. */
             for (unsigned k = 0; k < 2; k++)
                 decay_init(&a->decay[k], arena_decay_ms[k], now, (uint64_t)i * 2 + k + 1);
-            if (BALLOC_SECURE) {
-                (void)pages_entropy(&a->rng, sizeof(a->rng));
-                a->rng |= 1;  /* xorshift must not start at 0 */
-            }
+            arena_seed_rng(a);
             __atomic_store_n(&arenas[i], a, __ATOMIC_RELEASE);
         }
     }
@@ -243,16 +249,16 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
             }
         }
     }
-    if (CHECK_GUARD_PAGES && pages_guard(r->base + sc_size[cls], PAGE_SIZE_B)) {
-        /* None of these pages were used. The pieces go back as on success
-         * (r held in the page map while its neighbours return, so that they
-         * do not merge with pages outside the set), then r itself. */
-        r->cls = (uint8_t)cls;
-        chunk_mark_run(r);
-        if (lead)
-            extent_unalloc(&a->eset, lead);
-        if (trail)
-            extent_unalloc(&a->eset, trail);
+    bool guard_refused = CHECK_GUARD_PAGES && pages_guard(r->base + sc_size[cls], PAGE_SIZE_B);
+    /* The alignment's lead and trail were never used: back in their state,
+     * while r is held in the page map so that they do not merge with it. */
+    r->cls = (uint8_t)cls;
+    arena_mark_large(r);
+    if (lead)
+        extent_unalloc(&a->eset, lead);
+    if (trail)
+        extent_unalloc(&a->eset, trail);
+    if (guard_refused) {  /* r goes back unused too */
         extent_return(&a->eset, r);
         r = NULL;
         goto out;
@@ -260,13 +266,6 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
     *zeroed = r->state == RUN_RETAINED;
     r->state = RUN_DIRTY;
     r->kind = RUN_LARGE;
-    r->cls = (uint8_t)cls;
-    arena_mark_large(r);
-    /* The alignment's lead and trail were never used: back in their state. */
-    if (lead)
-        extent_unalloc(&a->eset, lead);
-    if (trail)
-        extent_unalloc(&a->eset, trail);
     a->npages_active += r->npages;
     a->allocated += sc_size[cls];
     arena_tick_locked(a);
@@ -532,10 +531,7 @@ void arena_postfork_child(void) {
         if (arenas[i] == NULL)
             continue;
         pthread_mutex_init(&arenas[i]->lock, NULL);
-        if (BALLOC_SECURE) {  /* the child's region order owes nothing to the parent's */
-            (void)pages_entropy(&arenas[i]->rng, sizeof(arenas[i]->rng));
-            arenas[i]->rng |= 1;
-        }
+        arena_seed_rng(arenas[i]);  /* the child's order owes nothing to the parent's */
     }
     pthread_mutex_init(&arenas_lock, NULL);
 }

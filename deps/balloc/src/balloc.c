@@ -255,16 +255,25 @@ static size_t balloc_lookup_usable(const void *p, enum balloc_op op) {
     return h->usable;
 }
 
+/* A live block p of an arena chunk (checked by the lookup) is being freed:
+ * the free key (cached classes), and in the hardened build the canary check
+ * and the poison. Returns its class. */
+static unsigned balloc_mark_freed(void *p) {
+    uintptr_t a = (uintptr_t)p;
+    unsigned cls = chunk_of(a)->pmap[chunk_page_of(a)].cls;
+    if (cls < SC_NTCACHE || BALLOC_SECURE)
+        check_on_free(p, cls);
+    return cls;
+}
+
 static BALLOC_COLD size_t balloc_free_slow(void *p) {
     if (p == NULL)
         return 0;
     uintptr_t a = (uintptr_t)p;
     if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
         size_t usable = balloc_lookup_usable(p, OP_FREE);
-        unsigned cls = chunk_of(a)->pmap[chunk_page_of(a)].cls;
+        unsigned cls = balloc_mark_freed(p);
         struct tcache *tc = &tcache_tls;
-        if (cls < SC_NTCACHE || BALLOC_SECURE)
-            check_on_free(p, cls);
         if (cls < SC_NTCACHE && tc->state == TCACHE_ACTIVE && tc->bins[cls].cap) {
             struct tbin *b = &tc->bins[cls];
             if (b->n < b->cap) {
@@ -540,11 +549,8 @@ BALLOC_EXPORT size_t balloc_free_usable_no_tcache(void *p) {
     if (p == NULL)
         return 0;
     size_t usable = balloc_lookup_usable(p, OP_FREE);
-    uintptr_t a = (uintptr_t)p;
-    if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
-        unsigned cls = chunk_of(a)->pmap[chunk_page_of(a)].cls;
-        if (cls < SC_NTCACHE || BALLOC_SECURE)
-            check_on_free(p, cls);
+    if (chunk_kind_of((uintptr_t)p) == CHUNK_KIND_ARENA) {
+        (void)balloc_mark_freed(p);
         arena_free(p);
     } else {
         huge_free(huge_hdr_of(p));

@@ -144,10 +144,7 @@ void extent_return(struct eset *es, struct run *r) {
 }
 
 void extent_free(struct eset *es, struct run *r) {
-    struct chunk *c = chunk_of((uintptr_t)r->base);
-    unsigned head = chunk_page_index(c, r->base);
-    for (unsigned i = head; i < head + r->npages; i++)
-        c->pmap[i].cls = (uint8_t)PMAP_CLS_FREE;
+    chunk_mark_free(r);
     extent_put(es, r, RUN_DIRTY);
 }
 
