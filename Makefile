@@ -136,8 +136,8 @@ check-backend:
 	printf 'int main(void){return 0;}\n' | $(CC) -x c - $(LIBS) -o /dev/null 2>/dev/null || \
 	{ echo "MALLOC=$(MALLOC) needs $(PKG_$(MALLOC)) (run 'make deps' as root)"; exit 1; }
 
-$(B)/test_zmalloc: tests/test_zmalloc.c tests/harness.h $(LIB)
-	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+$(B)/test_zmalloc: tests/test_zmalloc.c tests/server_names.c tests/harness.h $(LIB)
+	$(CC) $(CFLAGS_ALL) $< tests/server_names.c $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
 $(B)/test_stress: tests/test_stress.c tests/harness.h $(LIB)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@

@@ -425,6 +425,55 @@ void *zrealloc_usable(void *ptr, size_t size, size_t *usable) {
 }
 void *zrealloc(void *ptr, size_t size) { return zrealloc_usable2(ptr, size, NULL, NULL); }
 
+/* ---- Names a server's own tree calls without this header ------------------ */
+
+/* A server's bundled code may declare the core functions itself instead of
+ * including zmalloc.h: Valkey's deps/hdr_histogram calls valkey_malloc,
+ * valkey_realloc and valkey_free; Redis's calls zmalloc, zrealloc and zfree
+ * (older ones zcalloc too); both call zcalloc_num. So these names exist as
+ * real symbols, each the same function as its zmalloc_* twin (an alias on
+ * ELF, a one-line call elsewhere). The valkey_* names are strong. The plain
+ * names are weak: a program that defines one of them itself keeps its own,
+ * and zlib's zcalloc (a different function under the same name, the reason
+ * the macros in zmalloc.h exist) wins over ours when zlib is linked
+ * statically, so linking both never clashes. */
+#undef zmalloc
+#undef zcalloc
+#undef zrealloc
+#undef zfree
+#if defined(__ELF__) && defined(__GNUC__)
+/* An alias carries its target's attributes (malloc, alloc_size) where the
+ * compiler can copy them. */
+#if defined(__has_attribute)
+#if __has_attribute(copy)
+#define ZM_ALIAS_OF(target) alias(#target), copy(target)
+#endif
+#endif
+#ifndef ZM_ALIAS_OF
+#define ZM_ALIAS_OF(target) alias(#target)
+#endif
+#define ZM_EXPORT_AS(ret, name, params, target, args)                                              \
+    ret name params __attribute__((ZM_ALIAS_OF(target)));
+#define ZM_EXPORT_WEAK(ret, name, params, target, args)                                            \
+    ret name params __attribute__((weak, ZM_ALIAS_OF(target)));
+#else
+#define ZM_EXPORT_AS(ret, name, params, target, args)                                              \
+    ret name params { return target args; }
+#define ZM_EXPORT_WEAK(ret, name, params, target, args) ZM_EXPORT_AS(ret, name, params, target, args)
+#endif
+ZM_EXPORT_AS(void *, valkey_malloc, (size_t size), zmalloc_malloc, (size))
+ZM_EXPORT_AS(void *, valkey_calloc, (size_t size), zmalloc_calloc, (size))
+ZM_EXPORT_AS(void *, valkey_realloc, (void *ptr, size_t size), zmalloc_realloc, (ptr, size))
+ZM_EXPORT_AS(void, valkey_free, (void *ptr), zmalloc_free, (ptr))
+ZM_EXPORT_WEAK(void *, zmalloc, (size_t size), zmalloc_malloc, (size))
+ZM_EXPORT_WEAK(void *, zcalloc, (size_t size), zmalloc_calloc, (size))
+ZM_EXPORT_WEAK(void *, zrealloc, (void *ptr, size_t size), zmalloc_realloc, (ptr, size))
+ZM_EXPORT_WEAK(void, zfree, (void *ptr), zmalloc_free, (ptr))
+#define zmalloc zmalloc_malloc
+#define zcalloc zmalloc_calloc
+#define zrealloc zmalloc_realloc
+#define zfree zmalloc_free
+
 /* ---- Sizes ----------------------------------------------------------------- */
 
 size_t zmalloc_size(void *ptr) {

@@ -560,6 +560,42 @@ static void test_lib_name(void) {
     );
 }
 
+/* tests/server_names.c: the names a server's bundled code declares itself. */
+struct server_names_family {
+    const char *name;
+    void *(*alloc)(size_t);
+    void *(*calloc)(size_t);
+    void *(*realloc)(void *, size_t);
+    void (*free)(void *);
+};
+extern const struct server_names_family server_names_families[];
+extern const size_t server_names_nfamilies;
+extern void *(*const server_names_calloc_num)(size_t, size_t);
+
+static void test_server_declared_names(void) {
+    size_t base = zmalloc_used_memory();
+    CHECK_EQ(server_names_nfamilies, 2);
+    for (size_t i = 0; i < server_names_nfamilies; i++) {
+        const struct server_names_family *f = &server_names_families[i];
+        unsigned char *p = f->alloc(100);
+        CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+        memset(p, 0x5a, 100);
+        p = f->realloc(p, 3000);
+        CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+        CHECK_EQ(p[99], 0x5a);
+        unsigned char *z = f->calloc(64);
+        CHECK_EQ(z[0] | z[63], 0);
+        CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p) + zmalloc_size(z));
+        f->free(z);
+        f->free(p);
+        CHECK_EQ(zmalloc_used_memory(), base);
+    }
+    unsigned char *n = server_names_calloc_num(10, 10);
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(n));
+    zfree(n);
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+
 #ifdef HAVE_DEFRAG
 static void test_no_tcache(void) {
     size_t base = zmalloc_used_memory();
@@ -672,6 +708,7 @@ int main(void) {
     RUN(test_allocator_report);
     RUN(test_verdict_lines);
     RUN(test_madvise_dontneed);
+    RUN(test_server_declared_names);
 #ifdef HAVE_DEFRAG
     RUN(test_no_tcache);
     RUN(test_defrag_driver);
