@@ -1,4 +1,4 @@
-# zmalloc -- make [all|test|bench|demo|balloc|deps|install|print-libs|clean]
+# zmalloc -- make [all|test|test-server|bench|bench-server|demo|vendor|balloc|deps|install|print-libs|clean]
 #   MALLOC=bundled|libc|jemalloc|tcmalloc|tcmalloc_minimal|mimalloc
 #   SANITIZER=address|undefined|memory|thread  (address = ASan + UBSan)
 #   ZMALLOC_PREFIX=yes   prefix-header accounting (for testing that mode)
@@ -14,7 +14,7 @@ OPT ?= -O2
 
 MALLOCS := bundled libc jemalloc tcmalloc tcmalloc_minimal mimalloc
 SANITIZERS := address undefined memory thread
-DEB_PACKAGES := libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev gnuplot-nox
+DEB_PACKAGES := libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev gnuplot-nox tcl
 
 ifeq ($(filter $(MALLOC),$(MALLOCS)),)
 $(error MALLOC=$(MALLOC) is not a backend; choose one of: $(MALLOCS))
@@ -79,7 +79,7 @@ LIBS := $(LIBS_$(MALLOC)) -lpthread
 
 LIB := $(B)/libzmalloc.a
 
-.PHONY: fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure balloc-nokey deps install print-libs clean
+.PHONY: vendor test-server bench-server fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure balloc-nokey deps install print-libs clean
 all: lib
 lib: $(LIB)
 
@@ -161,6 +161,21 @@ check-valgrind: $(B)/test_zmalloc
 # The whole matrix: every backend, both modes, the sanitizers.
 test:
 	@bash tests/run-matrix.sh
+
+# Copy zmalloc (and with WITH=balloc, balloc) into a server's tree and
+# teach a Valkey- or Redis-shaped Makefile MALLOC=balloc; prints what it
+# changed.
+vendor:
+	@bash tools/vendor.sh $(if $(WITH),--with=$(WITH)) $(DEST)
+
+# The drop-in tests: the Valkey tree in ../shared/servers, vendored, built and
+# run with its own tests on libc, its jemalloc and balloc (and ASan).
+test-server:
+	@bash tests/server/run.sh
+
+# The same Valkey on each allocator under its own valkey-benchmark.
+bench-server:
+	@bash bench/server/run.sh
 
 $(B)/demo: examples/demo.c $(LIB)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
