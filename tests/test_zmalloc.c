@@ -613,6 +613,30 @@ static void test_no_tcache(void) {
 #endif
 }
 
+/* Servers' defrag code reads the copy it has just freed with
+ * zfree_no_tcache (Valkey looks a pubsub channel up by it): the block keeps
+ * every byte until it is handed out again. balloc's hardened build poisons
+ * it instead (first 8 bytes the free key, the rest 0xdb). */
+static void test_defrag_free_keeps_bytes(void) {
+    static const size_t sizes[] = {8, 16, 24, 48, 100, 500, 3000, 14000, 30000};
+    int poisoned = 0;
+#if defined(USE_BALLOC)
+    poisoned = balloc_good_size(16) != 16; /* the hardened build's canary */
+#endif
+    size_t base = zmalloc_used_memory();
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        unsigned char *p = zmalloc(sizes[k]);
+        size_t u = zmalloc_usable_size(p);
+        for (size_t i = 0; i < u; i++) p[i] = (unsigned char)(i * 13 + k + 1);
+        zfree_no_tcache(p);
+        size_t changed = 0;
+        for (size_t i = poisoned ? 8 : 0; i < u; i++)
+            changed += p[i] != (poisoned ? 0xdb : (unsigned char)(i * 13 + k + 1));
+        CHECK_EQ(changed, 0);
+        CHECK_EQ(zmalloc_used_memory(), base);
+    }
+}
+
 struct defrag_set {
     unsigned char **ptrs;
     size_t n;
@@ -711,6 +735,7 @@ int main(void) {
     RUN(test_server_declared_names);
 #ifdef HAVE_DEFRAG
     RUN(test_no_tcache);
+    RUN(test_defrag_free_keeps_bytes);
     RUN(test_defrag_driver);
 #endif
     TH_END();

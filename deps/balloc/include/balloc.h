@@ -84,7 +84,8 @@ struct balloc_stats {
     size_t mapped;           /* all address space mapped for arenas, huge (cache included), metadata */
     size_t retained;         /* free pages returned with MADV_DONTNEED or never touched */
     size_t metadata;         /* chunk headers, huge headers, internal structures */
-    size_t frag_smallbins;   /* free region bytes in partly used slabs (current slabs included) */
+    size_t frag_smallbins;   /* free region bytes in partly used slabs other than each
+                              * bin's current one: what moving hinted blocks can win back */
     size_t dirty;            /* free pages that may still be resident (cached huge ranges included) */
     size_t huge_allocated;   /* usable bytes in huge mappings (part of allocated) */
     unsigned narenas;

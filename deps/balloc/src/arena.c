@@ -499,9 +499,13 @@ void arena_stats_read(struct arena_stats *st) {
         st->retained += a->eset.npages[RUN_RETAINED] * PAGE_SIZE_B;
         st->mapped += a->nchunks * CHUNK_SIZE;
         st->metadata += a->nchunks * (CHUNK_PAGES - CHUNK_USABLE_PAGES) * PAGE_SIZE_B;
+        /* Free regions defrag can win back: those of the heap's slabs. The
+         * current slab's are left out: moves fill it and the hint never
+         * empties it, so counting them would keep a server's defrag cycle
+         * running with nothing left to move. */
         for (unsigned c = 0; c < SC_NSMALL; c++) {
             struct bin *b = &a->bins[c];
-            size_t nfree = b->cur ? b->cur->nfree : 0;
+            size_t nfree = 0;
             for (uint32_t h = 0; h < b->nheap; h++)
                 nfree += b->heap[h]->nfree;
             st->frag_smallbins += nfree * sc_size[c];

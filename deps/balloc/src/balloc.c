@@ -534,6 +534,7 @@ BALLOC_EXPORT void *balloc_malloc_usable_no_tcache(size_t size, size_t *usable) 
         if (p)
             check_on_alloc(p, cls);
         u = check_usable(cls);
+        tcache_note_bypass(&tcache_tls);
     } else {
         p = huge_alloc(size, 0, false);
         u = balloc_page_round(size);
@@ -545,13 +546,21 @@ BALLOC_EXPORT void *balloc_malloc_usable_no_tcache(size_t size, size_t *usable) 
     return p;
 }
 
+/* The block goes straight back to its slab, whose bitmap catches a second
+ * free there, so the free key is not needed: the block keeps every byte
+ * until it is handed out again, which servers' defrag code relies on (it
+ * looks an object up by the copy it has just freed). The hardened build
+ * still poisons it. A second free of such a block through the cached path
+ * is caught when that cache flushes, as in the build without the key. */
 BALLOC_EXPORT size_t balloc_free_usable_no_tcache(void *p) {
     if (p == NULL)
         return 0;
     size_t usable = balloc_lookup_usable(p, OP_FREE);
     if (chunk_kind_of((uintptr_t)p) == CHUNK_KIND_ARENA) {
-        (void)balloc_mark_freed(p);
+        if (BALLOC_SECURE)
+            (void)balloc_mark_freed(p);
         arena_free(p);
+        tcache_note_bypass(&tcache_tls);
     } else {
         huge_free(huge_hdr_of(p));
     }

@@ -142,6 +142,11 @@ static void tcache_tick(struct tcache *tc) {
     }
 }
 
+void tcache_note_bypass(struct tcache *tc) {
+    if (tc->state == TCACHE_ACTIVE)
+        tcache_tick(tc);
+}
+
 void *tcache_alloc_slow(struct tcache *tc, unsigned cls) {
     struct tbin *b = &tc->bins[cls];
     if (b->cap == 0) {  /* class not cached (tcache off, or above tcache_max) */

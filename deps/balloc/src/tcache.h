@@ -77,6 +77,11 @@ void *tcache_alloc_slow(struct tcache *tc, unsigned cls);
 /* Bin cls is full: flush part of it, then cache p. */
 void tcache_free_flush(struct tcache *tc, unsigned cls, void *p);
 void tcache_flush_all(struct tcache *tc);
+/* An allocation or free that went around the cache (the defrag path) counts
+ * toward the next sweep like a refill or flush: a thread that only moves
+ * blocks still gives back what its cache holds idle, which would otherwise
+ * keep alive the sparse slabs its moves are emptying. */
+void tcache_note_bypass(struct tcache *tc);
 /* Whether p is in bin cls of any live cache (misuse checks; only a block
  * holding the free key gets here). It takes the registry lock and reads
  * other threads' bins without their owners' cooperation: a bin's n is read
