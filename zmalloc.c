@@ -577,10 +577,10 @@ size_t zmalloc_defrag_cycle(const struct zmalloc_defrag_policy *policy, long lon
     return r.moved_bytes;
 }
 
-#if !defined(JEMALLOC_FRAG_HINT)
-/* Redis's defrag.c declares and calls the hint its patched jemalloc adds;
- * with any other jemalloc, or balloc, this one stands in, so such a server
- * links and defragments unchanged. */
+#if defined(USE_JEMALLOC) && !defined(USE_BALLOC) && !defined(JEMALLOC_FRAG_HINT)
+/* Servers' defrag.c declares and calls the hint their patched jemalloc
+ * adds; with any other jemalloc this one stands in, so such a server links
+ * and defragments unchanged. balloc exports its own. */
 int je_get_defrag_hint(void *ptr);
 int je_get_defrag_hint(void *ptr) { return zmalloc_defrag_hint(ptr); }
 #endif

@@ -6,7 +6,8 @@
  * and Valkey servers call, so their code compiles unchanged.
  *
  * Backend (one, chosen when zmalloc.c is compiled):
- *   USE_BALLOC     the bundled allocator (deps/balloc)
+ *   USE_BALLOC     the bundled allocator (deps/balloc); with USE_JEMALLOC as
+ *                  well, balloc under its jemalloc-compatible je_ API
  *   USE_JEMALLOC   jemalloc, prefixed (je_) or not
  *   USE_TCMALLOC   gperftools tcmalloc or tcmalloc_minimal
  *   USE_MIMALLOC   mimalloc
@@ -30,7 +31,18 @@
 
 #if defined(USE_BALLOC)
 #include "balloc.h" /* deps/balloc/include: put it on the include path */
+#if defined(USE_JEMALLOC)
+/* Both: a server built for jemalloc, on balloc. Its jemalloc-only code
+ * (allocator stats, MEMORY MALLOC-STATS, DEBUG MALLCTL, je_nallocx) calls
+ * balloc's je_ API from the same include directory; zmalloc itself still
+ * uses balloc's own calls. The name says which allocator it is. */
+#include <jemalloc/jemalloc.h>
+#define ZMALLOC_LIB                                                            \
+    ("balloc-" BALLOC_VERSION " (jemalloc " __xstr(JEMALLOC_VERSION_MAJOR) "." __xstr(        \
+        JEMALLOC_VERSION_MINOR) " API)")
+#else
 #define ZMALLOC_LIB ("balloc-" BALLOC_VERSION)
+#endif
 #define ZMALLOC_BACKEND_HAS_SIZE 1
 
 #elif defined(USE_JEMALLOC)
