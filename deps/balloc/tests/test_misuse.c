@@ -21,7 +21,8 @@ static const char *const cases[] = {
     "double_free_sized",      "invalid_free_stack",    "invalid_free_libc",
     "interior_free_small",    "interior_free_large",   "interior_free_huge",
     "sized_free_wrong_small", "sized_free_wrong_large", "realloc_after_free",
-    "realloc_after_free_flushed", "realloc_after_free_large",
+    "realloc_after_free_flushed", "realloc_after_free_large", "double_free_defrag",
+    "double_free_defrag_cached",
 #if BALLOC_SECURE
     "secure_canary",          "secure_guard_large",    "secure_guard_huge",
 #endif
