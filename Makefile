@@ -99,9 +99,10 @@ ifeq ($(MALLOC),bundled)
 # to link.
 BALLOC_BUILD := $(abspath $(B))/balloc
 BALLOC_LIB := $(BALLOC_BUILD)/libballoc.a
+BALLOC_INTERNAL_LIB := $(BALLOC_BUILD)/libballoc-internal.a
 $(BALLOC_LIB): FORCE
 	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_BUILD) CC=$(CC) \
-	  EXTRA_CFLAGS='$(SAN_FLAGS) $(SECURE_FLAG)' $(BALLOC_LIB)
+	  EXTRA_CFLAGS='$(SAN_FLAGS) $(SECURE_FLAG)' $(BALLOC_LIB) $(BALLOC_INTERNAL_LIB)
 endif
 
 $(LIB): $(B)/zmalloc.o $(BALLOC_LIB)
@@ -143,12 +144,13 @@ $(B)/test_stress: tests/test_stress.c tests/harness.h $(LIB)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
 # Faults are injected through balloc's OS-call layer (its internal pages.h),
-# so that suite exists for the bundled backend only.
+# so that suite exists for the bundled backend only, and links balloc's
+# objects with their internal symbols (libballoc.a keeps only the API).
 ifeq ($(MALLOC),bundled)
 FAULT_TESTS := $(B)/test_faults
 endif
-$(B)/test_faults: tests/test_faults.c tests/harness.h $(LIB)
-	$(CC) $(CFLAGS_ALL) -Ideps/balloc/src $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+$(B)/test_faults: tests/test_faults.c tests/harness.h $(B)/zmalloc.o $(BALLOC_LIB)
+	$(CC) $(CFLAGS_ALL) -Ideps/balloc/src $< $(B)/zmalloc.o $(BALLOC_INTERNAL_LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
 # One configuration's suites.
 check: $(B)/test_zmalloc $(B)/test_stress $(FAULT_TESTS)

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BALLOC_VERSION "0.1.0"
+#define BALLOC_VERSION "0.2.0"
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,6 +51,8 @@ size_t balloc_good_size(size_t size);         /* usable size malloc(size) gets *
 
 int balloc_posix_memalign(void **out, size_t align, size_t size);
 void *balloc_aligned_alloc(size_t align, size_t size);  /* any power of two */
+/* Usable size balloc_aligned_alloc(align, size) gets; 0 for a bad align. */
+size_t balloc_good_size_aligned(size_t align, size_t size);
 
 /* Resize without moving; returns the resulting usable size (the old one if
  * the block cannot become exactly balloc_good_size(size) in place). */
@@ -99,7 +101,8 @@ int balloc_get_stats(struct balloc_stats *st);
 /* Control and statistics by name, like mallctl. Returns 0 or an errno value:
  * ENOENT for an unknown name (or index), EINVAL for a wrong *oldlenp or
  * newlen, a NULL where a value is needed, or a value out of range, EPERM for
- * writing a read-only name, EAGAIN if the background thread cannot start; a
+ * writing a read-only name or giving an action a value, EAGAIN if the
+ * background thread cannot start; a
  * failed call changes nothing. To read, pass oldp and *oldlenp == the
  * value's size; to write, newp and newlen == its size (the old value is read
  * first). Actions (purge, flush) take no value: all four NULL/0.
@@ -113,7 +116,10 @@ int balloc_get_stats(struct balloc_stats *st);
  *   stats.arenas.<i|all>.bins.<j>.{size (size_t), nregs (uint32_t),
  *     curregs, curslabs, nonfull_slabs (size_t), nmalloc, ndalloc (uint64_t)}
  *     — curregs counts regions handed out, thread caches included
- *   arena.<i|all>.purge, arenas.purge, thread.tcache.flush (actions)
+ *   arenas.{narenas,nbins} (unsigned), arenas.{page,quantum} (size_t)
+ *   arenas.bin.<j>.{size, slab_size (size_t), nregs (uint32_t)}
+ *   arena.<i|all>.purge, arenas.purge, thread.tcache.flush (actions: EPERM
+ *     if given a value)
  *   thread.tcache.enabled (bool, rw; off flushes and bypasses the cache)
  *   utilization.query: newp = &ptr (newlen sizeof(void *)), oldp = struct
  *     balloc_util; EINVAL if ptr is not a live block's page
@@ -122,6 +128,8 @@ int balloc_get_stats(struct balloc_stats *st);
 struct balloc_util {
     size_t nfree, nregs, size;   /* of the block's slab (large/huge: 0, 1, usable size) */
     size_t bin_nfree, bin_nregs; /* over all slabs of its bin, all arenas' thread caches counted as used */
+    void *slabcur;               /* the bin's current slab (NULL: none, or large/huge) */
+    size_t slab_size;            /* bytes of the block's slab or run (huge: usable size) */
 };
 int balloc_ctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
 int balloc_ctl_nametomib(const char *name, size_t *mibp, size_t *miblenp);

@@ -419,7 +419,7 @@ void arena_stats_one(unsigned i, int cls, struct arena_bin_stats *bs, size_t *pd
     }
 }
 
-bool arena_util_query(const void *p, size_t out[5]) {
+bool arena_util_query(const void *p, size_t out[6], void **slabcur) {
     struct arena *a = arena_of_ptr(p);
     bool ok = false;
     pthread_mutex_lock(&a->lock);
@@ -431,12 +431,16 @@ bool arena_util_query(const void *p, size_t out[5]) {
         out[2] = sc_size[r->cls];
         out[4] = b->curslabs * r->nregs;
         out[3] = out[4] - (size_t)(b->nmalloc - b->ndalloc);
+        out[5] = (size_t)r->npages * PAGE_SIZE_B;
+        *slabcur = b->cur ? b->cur->base : NULL;
         ok = true;
     } else if (r && r->kind == RUN_LARGE) {
         out[0] = 0;
         out[1] = 1;
         out[2] = sc_size[r->cls];
         out[3] = out[4] = 0;
+        out[5] = (size_t)r->npages * PAGE_SIZE_B;
+        *slabcur = NULL;
         ok = true;
     }
     pthread_mutex_unlock(&a->lock);

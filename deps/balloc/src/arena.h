@@ -110,9 +110,11 @@ void arena_purge_one(unsigned i);
 void arena_stats_one(unsigned i, int cls, struct arena_bin_stats *bs, size_t *pdirty,
                      size_t *pmuzzy);
 /* For the block p of an arena chunk: its slab's nfree, nregs, region size,
- * and its bin's free and total regions over all slabs (a large block: 0, 1,
- * size, 0, 0). false if p's page holds no block. */
-bool arena_util_query(const void *p, size_t out[5]);
+ * its bin's free and total regions over all slabs, and the slab's bytes
+ * (a large block: 0, 1, size, 0, 0, its run's bytes); *slabcur: the bin's
+ * current slab (NULL for a large block or none). false if p's page holds
+ * no block. */
+bool arena_util_query(const void *p, size_t out[6], void **slabcur);
 /* Decay times for arenas created from now on and, with arena_set_decay_ms,
  * for every existing arena (which: 0 dirty, 1 muzzy). */
 void arena_decay_boot(int64_t dirty_ms, int64_t muzzy_ms);

@@ -460,6 +460,40 @@ BALLOC_EXPORT void *balloc_realloc(void *p, size_t size) { return balloc_realloc
 
 /* ---- aligned ------------------------------------------------------------ */
 
+/* For an alignment up to a page: the plain request whose class holds
+ * aligned regions (classes that are multiples of align do: slabs start on
+ * pages and regions sit at multiples of the class size), or 0 if only a
+ * page-aligned large run or a huge mapping will do. */
+static size_t balloc_aligned_request(size_t align, size_t size) {
+    if (align <= SC_QUANTUM)
+        return size;
+    if (align > PAGE_SIZE_B)
+        return 0;
+    size_t s = ((size ? size : 1) + align - 1) & ~(align - 1);
+    if (CHECK_CANARY_BYTES) {
+        /* Hardened build: a small region also holds the canary (asking for
+         * t - canary gets the class of t, a multiple of align); if none
+         * fits, a large class (page-aligned, no canary). */
+        size_t t = (s + CHECK_CANARY_BYTES + align - 1) & ~(align - 1);
+        if (t <= SC_SMALL_MAX)
+            s = t - CHECK_CANARY_BYTES;
+        else if (s < SC_LARGE_MIN)
+            s = SC_LARGE_MIN;
+    }
+    return s <= SC_LARGE_MAX ? s : 0;
+}
+
+BALLOC_EXPORT size_t balloc_good_size_aligned(size_t align, size_t size) {
+    if (align == 0 || (align & (align - 1)) || size >= PTRDIFF_MAX || align >= PTRDIFF_MAX)
+        return 0;
+    size_t s = balloc_aligned_request(align, size);
+    if (s || align <= SC_QUANTUM)
+        return balloc_good_size(s);
+    if (size <= SC_LARGE_MAX)
+        return balloc_good_size(size < SC_LARGE_MIN ? SC_LARGE_MIN : size);
+    return balloc_page_round(size);
+}
+
 BALLOC_EXPORT void *balloc_aligned_alloc(size_t align, size_t size) {
     if (align == 0 || (align & (align - 1))) {
         errno = EINVAL;
@@ -467,25 +501,9 @@ BALLOC_EXPORT void *balloc_aligned_alloc(size_t align, size_t size) {
     }
     if (size >= PTRDIFF_MAX || align >= PTRDIFF_MAX)
         return balloc_oom(NULL);
-    if (align <= SC_QUANTUM)
-        return balloc_malloc(size);
-    if (align <= PAGE_SIZE_B) {
-        /* Classes that are multiples of align hold aligned regions: slabs
-         * start on pages and regions sit at multiples of the class size. */
-        size_t s = ((size ? size : 1) + align - 1) & ~(align - 1);
-        if (CHECK_CANARY_BYTES) {
-            /* Hardened build: a small region also holds the canary (asking
-             * for t - canary gets the class of t, a multiple of align); if
-             * none fits, a large class (page-aligned, no canary). */
-            size_t t = (s + CHECK_CANARY_BYTES + align - 1) & ~(align - 1);
-            if (t <= SC_SMALL_MAX)
-                s = t - CHECK_CANARY_BYTES;
-            else if (s < SC_LARGE_MIN)
-                s = SC_LARGE_MIN;
-        }
-        if (s <= SC_LARGE_MAX)
-            return balloc_malloc(s);
-    }
+    size_t s = balloc_aligned_request(align, size);
+    if (s || align <= SC_QUANTUM)
+        return balloc_malloc(s);
     balloc_ensure_boot();
     if (size <= SC_LARGE_MAX) {
         unsigned cls = sc_index(size < SC_LARGE_MIN ? SC_LARGE_MIN : size);

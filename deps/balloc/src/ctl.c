@@ -8,6 +8,7 @@
  *   stats.arenas.<i|all>.{pdirty,pmuzzy}
  *   stats.arenas.<i|all>.bins.<j>.{size,nregs,curregs,curslabs,nonfull_slabs,nmalloc,ndalloc}
  *   arena.<i|all>.purge  arenas.purge  thread.tcache.{flush,enabled}
+ *   arenas.{narenas,nbins,page,quantum}  arenas.bin.<j>.{size,nregs,slab_size}
  *   utilization.query
  * A mib component is the child's position among its named siblings, or the
  * number itself below an indexed level ("all" is ARENA_MAX), or the option's
@@ -43,6 +44,7 @@ enum ctl_leaf {
     L_BIN_SIZE, L_BIN_NREGS, L_BIN_CURREGS, L_BIN_CURSLABS, L_BIN_NONFULL, L_BIN_NMALLOC,
     L_BIN_NDALLOC,
     L_ARENA_PURGE, L_ARENAS_PURGE, L_TCACHE_FLUSH, L_TCACHE_ENABLED, L_UTIL_QUERY,
+    L_NARENAS, L_NBINS, L_PAGE, L_QUANTUM, L_CLS_SIZE, L_CLS_NREGS, L_CLS_SLAB_SIZE,
 };
 
 enum ctl_index { IDX_NONE = 0, IDX_ARENA, IDX_BIN, IDX_OPT };
@@ -77,7 +79,12 @@ static const struct ctl_node ctl_stats_kids[] = {
     INDEXED("arenas", ctl_sarena_tmpl, IDX_ARENA), END};
 static const struct ctl_node ctl_arena_kids[] = {LEAF("purge", L_ARENA_PURGE), END};
 static const struct ctl_node ctl_arena_tmpl[] = {DIR(NULL, ctl_arena_kids)};
-static const struct ctl_node ctl_arenas_kids[] = {LEAF("purge", L_ARENAS_PURGE), END};
+static const struct ctl_node ctl_cls_leaves[] = {
+    LEAF("size", L_CLS_SIZE), LEAF("nregs", L_CLS_NREGS), LEAF("slab_size", L_CLS_SLAB_SIZE), END};
+static const struct ctl_node ctl_cls_tmpl[] = {DIR(NULL, ctl_cls_leaves)};
+static const struct ctl_node ctl_arenas_kids[] = {
+    LEAF("purge", L_ARENAS_PURGE), LEAF("narenas", L_NARENAS), LEAF("nbins", L_NBINS),
+    LEAF("page", L_PAGE), LEAF("quantum", L_QUANTUM), INDEXED("bin", ctl_cls_tmpl, IDX_BIN), END};
 static const struct ctl_node ctl_tcache_kids[] = {
     LEAF("flush", L_TCACHE_FLUSH), LEAF("enabled", L_TCACHE_ENABLED), END};
 static const struct ctl_node ctl_thread_kids[] = {DIR("tcache", ctl_tcache_kids), END};
@@ -211,7 +218,8 @@ static size_t ctl_size(enum ctl_leaf l, const size_t *mib) {
     case L_VERSION: return sizeof(const char *);
     case L_EPOCH: case L_BIN_NMALLOC: case L_BIN_NDALLOC: return sizeof(uint64_t);
     case L_BACKGROUND: case L_TCACHE_ENABLED: return sizeof(bool);
-    case L_BIN_NREGS: return sizeof(uint32_t);
+    case L_BIN_NREGS: case L_CLS_NREGS: return sizeof(uint32_t);
+    case L_NARENAS: case L_NBINS: return sizeof(unsigned);
     case L_UTIL_QUERY: return sizeof(struct balloc_util);
     case L_OPT:
         switch (opt_table[mib[1]].type) {
@@ -261,6 +269,16 @@ static int ctl_read(enum ctl_leaf l, const size_t *mib, void *out, const void *q
         v = l == L_PDIRTY ? pd : pm;
         break;
     case L_BIN_SIZE: v = sc_size[mib[4]]; break;
+    case L_NARENAS: case L_NBINS: {
+        unsigned n = l == L_NARENAS ? arena_count() : (unsigned)SC_NSMALL;
+        memcpy(out, &n, sizeof(n));
+        return 0;
+    }
+    case L_PAGE: v = PAGE_SIZE_B; break;
+    case L_QUANTUM: v = SC_QUANTUM; break;
+    case L_CLS_SIZE: v = sc_size[mib[2]]; break;
+    case L_CLS_NREGS: { uint32_t n = sc_slab_nregs[mib[2]]; memcpy(out, &n, sizeof(n)); return 0; }
+    case L_CLS_SLAB_SIZE: v = (size_t)sc_slab_pages[mib[2]] * PAGE_SIZE_B; break;
     case L_BIN_NREGS: { uint32_t n = sc_slab_nregs[mib[4]]; memcpy(out, &n, sizeof(n)); return 0; }
     case L_BIN_CURREGS: case L_BIN_CURSLABS: case L_BIN_NONFULL: case L_BIN_NMALLOC: case L_BIN_NDALLOC:
         arena_stats_one((unsigned)mib[2], (int)mib[4], &bs, NULL, NULL);
@@ -272,18 +290,19 @@ static int ctl_read(enum ctl_leaf l, const size_t *mib, void *out, const void *q
         v = l == L_BIN_CURREGS ? bs.curregs : l == L_BIN_CURSLABS ? bs.curslabs : bs.nonfull_slabs;
         break;
     case L_UTIL_QUERY: {
-        size_t f[5];
+        size_t f[6];
+        void *cur = NULL;
         uintptr_t a = (uintptr_t)q;
         if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
-            if (!arena_util_query(q, f))
+            if (!arena_util_query(q, f, &cur))
                 return EINVAL;
         } else {
             struct huge_hdr *h = huge_hdr_of(q);
             if (h == NULL)
                 return EINVAL;
-            f[0] = 0; f[1] = 1; f[2] = h->usable; f[3] = f[4] = 0;
+            f[0] = 0; f[1] = 1; f[2] = f[5] = h->usable; f[3] = f[4] = 0;
         }
-        struct balloc_util u = {f[0], f[1], f[2], f[3], f[4]};
+        struct balloc_util u = {f[0], f[1], f[2], f[3], f[4], cur, f[5]};
         memcpy(out, &u, sizeof(u));
         return 0;
     }
@@ -356,7 +375,7 @@ BALLOC_EXPORT int balloc_ctl_bymib(const size_t *mib, size_t miblen, void *oldp,
     bool reading = oldp != NULL || oldlenp != NULL, writing = newp != NULL || newlen != 0;
     if (acc & ACC_ACTION) {
         if (reading || writing)
-            return EINVAL;  /* an action takes no value */
+            return EPERM;  /* an action takes no value (as jemalloc says it) */
         return ctl_write(l, mib, NULL);
     }
     if (l == L_UTIL_QUERY) {

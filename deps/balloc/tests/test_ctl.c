@@ -173,8 +173,8 @@ TEST(misuse_returns_code_and_changes_nothing) {
     size_t pdl = sizeof(pd);
     CHECK_EQ(balloc_ctl("stats.arenas.all.pdirty", &pd, &pdl, NULL, 0), 0);
     CHECK(pd >= 256);
-    CHECK_EQ(balloc_ctl("arenas.purge", &v, &l, NULL, 0), EINVAL);
-    CHECK_EQ(balloc_ctl("arena.0.purge", NULL, NULL, &v, sizeof(v)), EINVAL);
+    CHECK_EQ(balloc_ctl("arenas.purge", &v, &l, NULL, 0), EPERM);
+    CHECK_EQ(balloc_ctl("arena.0.purge", NULL, NULL, &v, sizeof(v)), EPERM);
     CHECK_EQ(rd_size("stats.arenas.all.pdirty"), pd);
     /* the query needs a live block's pointer and both buffers */
     struct balloc_util u;
