@@ -112,7 +112,9 @@ int balloc_get_stats(struct balloc_stats *st);
  *     opt.background_thread are writable
  *   background_thread (bool, rw)
  *   stats.{allocated,active,resident,mapped,retained,metadata} (size_t)
- *   stats.arenas.<i|all>.{pdirty,pmuzzy} (size_t pages)
+ *   stats.arenas.<i|all>.{pdirty,pmuzzy} (size_t pages); "all" may also be
+ *     spelt 4096 or the arena count, and is the mib component
+ *     BALLOC_CTL_ARENAS_ALL (jemalloc's MALLCTL_ARENAS_ALL)
  *   stats.arenas.<i|all>.bins.<j>.{size (size_t), nregs (uint32_t),
  *     curregs, curslabs, nonfull_slabs (size_t), nmalloc, ndalloc (uint64_t)}
  *     — curregs counts regions handed out, thread caches included
@@ -125,6 +127,7 @@ int balloc_get_stats(struct balloc_stats *st);
  *     balloc_util; EINVAL if ptr is not a live block's page
  * balloc_ctl_nametomib resolves a name once (*miblenp: capacity in, length
  * out; 6 is always enough) for repeated balloc_ctl_bymib calls. */
+#define BALLOC_CTL_ARENAS_ALL 4096   /* the mib component of "all" arenas */
 struct balloc_util {
     size_t nfree, nregs, size;   /* of the block's slab (large/huge: 0, 1, usable size) */
     size_t bin_nfree, bin_nregs; /* over all slabs of its bin, all arenas' thread caches counted as used */

@@ -11,8 +11,11 @@
  *   arenas.{narenas,nbins,page,quantum}  arenas.bin.<j>.{size,nregs,slab_size}
  *   utilization.query
  * A mib component is the child's position among its named siblings, or the
- * number itself below an indexed level ("all" is ARENA_MAX), or the option's
- * index in the options table below "opt".
+ * number itself below an indexed level, or the option's index in the options
+ * table below "opt". Below an arena level, "all" is BALLOC_CTL_ARENAS_ALL
+ * (4096, jemalloc's MALLCTL_ARENAS_ALL, so a mib that jemalloc's callers
+ * patch means the same here); the number 4096 and the arena count (jemalloc's
+ * older spelling of all arenas, which servers' purge still uses) name it too.
  *
  * Error convention: every entry point returns 0 or an errno value, and all
  * checks run before anything is changed, so a failed call changes nothing.
@@ -36,6 +39,8 @@
 
 #define BALLOC_EXPORT __attribute__((visibility("default")))
 #define CTL_MIB_MAX 6
+
+_Static_assert(BALLOC_CTL_ARENAS_ALL > ARENA_MAX, "all arenas is no arena's index");
 
 enum ctl_leaf {
     L_NONE = 0, L_VERSION, L_EPOCH, L_BACKGROUND, L_OPT,
@@ -100,6 +105,16 @@ static const struct ctl_node ctl_root = DIR("", ctl_root_kids);
 
 /* ---- name → mib ------------------------------------------------------------ */
 
+/* Whether arena component c names all arenas. */
+static bool ctl_arenas_all(size_t c) {
+    return c == BALLOC_CTL_ARENAS_ALL || c == arena_count();
+}
+
+/* The arena functions' index for arena component c (ARENA_MAX: all). */
+static unsigned ctl_arena(size_t c) {
+    return ctl_arenas_all(c) ? ARENA_MAX : (unsigned)c;
+}
+
 /* The child of n named by s[0, len), and its mib component; NULL if none. */
 static const struct ctl_node *ctl_child(const struct ctl_node *n, const char *s, size_t len,
                                         size_t *comp) {
@@ -114,7 +129,7 @@ static const struct ctl_node *ctl_child(const struct ctl_node *n, const char *s,
     }
     if (n->index != IDX_NONE) {
         if (n->index == IDX_ARENA && len == 3 && memcmp(s, "all", 3) == 0) {
-            *comp = ARENA_MAX;
+            *comp = BALLOC_CTL_ARENAS_ALL;
             return n->kids;
         }
         size_t v = 0;
@@ -125,7 +140,9 @@ static const struct ctl_node *ctl_child(const struct ctl_node *n, const char *s,
                 return NULL;
             v = v * 10 + (size_t)(s[i] - '0');
         }
-        if (v >= (n->index == IDX_ARENA ? arena_count() : (size_t)SC_NSMALL))
+        if (n->index == IDX_ARENA && ctl_arenas_all(v))
+            v = BALLOC_CTL_ARENAS_ALL;
+        else if (v >= (n->index == IDX_ARENA ? arena_count() : (size_t)SC_NSMALL))
             return NULL;
         *comp = v;
         return n->kids;
@@ -152,7 +169,7 @@ static const struct ctl_node *ctl_walk(const size_t *mib, size_t miblen) {
             n = n->kids;
         } else if (n->index != IDX_NONE) {
             size_t lim = n->index == IDX_ARENA ? arena_count() : (size_t)SC_NSMALL;
-            if (c >= lim && !(n->index == IDX_ARENA && c == ARENA_MAX))
+            if (c >= lim && !(n->index == IDX_ARENA && ctl_arenas_all(c)))
                 return NULL;
             n = n->kids;
         } else {
@@ -265,7 +282,7 @@ static int ctl_read(enum ctl_leaf l, const size_t *mib, void *out, const void *q
           : l == L_MAPPED ? st.mapped : l == L_RETAINED ? st.retained : st.metadata;
         break;
     case L_PDIRTY: case L_PMUZZY:
-        arena_stats_one((unsigned)mib[2], -1, NULL, &pd, &pm);
+        arena_stats_one(ctl_arena(mib[2]), -1, NULL, &pd, &pm);
         v = l == L_PDIRTY ? pd : pm;
         break;
     case L_BIN_SIZE: v = sc_size[mib[4]]; break;
@@ -281,7 +298,7 @@ static int ctl_read(enum ctl_leaf l, const size_t *mib, void *out, const void *q
     case L_CLS_SLAB_SIZE: v = (size_t)sc_slab_pages[mib[2]] * PAGE_SIZE_B; break;
     case L_BIN_NREGS: { uint32_t n = sc_slab_nregs[mib[4]]; memcpy(out, &n, sizeof(n)); return 0; }
     case L_BIN_CURREGS: case L_BIN_CURSLABS: case L_BIN_NONFULL: case L_BIN_NMALLOC: case L_BIN_NDALLOC:
-        arena_stats_one((unsigned)mib[2], (int)mib[4], &bs, NULL, NULL);
+        arena_stats_one(ctl_arena(mib[2]), (int)mib[4], &bs, NULL, NULL);
         if (l == L_BIN_NMALLOC || l == L_BIN_NDALLOC) {
             uint64_t n = l == L_BIN_NMALLOC ? bs.nmalloc : bs.ndalloc;
             memcpy(out, &n, sizeof(n));
@@ -350,7 +367,7 @@ static int ctl_write(enum ctl_leaf l, const size_t *mib, const void *in) {
             huge_set_decay_ms(x);
         return 0;
     case L_ARENA_PURGE:
-        if (mib[1] == ARENA_MAX)
+        if (ctl_arena(mib[1]) == ARENA_MAX)
             arena_purge_all();
         else
             arena_purge_one((unsigned)mib[1]);

@@ -1,9 +1,10 @@
 /* jemalloc_api — balloc under jemalloc's je_-prefixed API
  * (include/jemalloc/jemalloc.h), for servers whose jemalloc-only code should
- * run on balloc. Everything here goes through balloc's public API; mallctl
- * names are translated to balloc_ctl's tree, and the few jemalloc names
- * whose values have another shape (the utilization queries, the version)
- * are answered here.
+ * run on balloc. Everything here goes through balloc's public API. mallctl
+ * names are balloc_ctl's, which follows jemalloc's names, types, index of
+ * all arenas and return codes; the few jemalloc names whose values have
+ * another type or shape than balloc's (the version, opt.narenas, the
+ * utilization queries) are answered here.
  *
  * Error convention: as jemalloc's (see the header).
  */
@@ -135,12 +136,18 @@ BALLOC_EXPORT void je_malloc_stats_print(void (*write_cb)(void *, const char *),
 
 /* ---- mallctl ------------------------------------------------------------- */
 
-/* Names answered here rather than by balloc_ctl. Their mibs are one
- * component, JE_MIB_BASE + the name's index, above anything balloc_ctl's
- * tree uses at its first level. */
-enum { JE_VERSION, JE_UTIL_QUERY, JE_UTIL_BATCH, JE_NLOCAL };
+/* Every other name is balloc_ctl's own, which already spells all arenas as
+ * jemalloc does (index and mib component 4096, or the arena count). */
+_Static_assert(MALLCTL_ARENAS_ALL == BALLOC_CTL_ARENAS_ALL, "one index for all arenas");
+
+/* Names answered here rather than by balloc_ctl, because jemalloc's value
+ * has another type or shape than balloc's. Their mibs are one component,
+ * JE_MIB_BASE + the name's index, above anything balloc_ctl's tree uses at
+ * its first level. */
+enum { JE_VERSION, JE_OPT_NARENAS, JE_UTIL_QUERY, JE_UTIL_BATCH, JE_NLOCAL };
 static const char *const je_local_names[JE_NLOCAL] = {
-    "version", "experimental.utilization.query", "experimental.utilization.batch_query"};
+    "version", "opt.narenas", "experimental.utilization.query",
+    "experimental.utilization.batch_query"};
 #define JE_MIB_BASE ((size_t)1 << 20)
 
 /* jemalloc's version string for balloc: the API's version, then balloc's. */
@@ -168,6 +175,20 @@ static int je_local(size_t id, void *oldp, size_t *oldlenp, void *newp, size_t n
             return EINVAL;
         memcpy(oldp, &je_version, sizeof(je_version));
         return 0;
+    case JE_OPT_NARENAS: {
+        /* jemalloc's is an unsigned holding the count it settled on (its
+         * 0, one per CPU, resolved): balloc's arenas.narenas. */
+        unsigned n = 0;
+        size_t nl = sizeof(n);
+        if (newp != NULL || newlen != 0)
+            return EPERM;
+        if (oldp == NULL || oldlenp == NULL || *oldlenp != sizeof(n))
+            return EINVAL;
+        if ((rc = balloc_ctl("arenas.narenas", &n, &nl, NULL, 0)) != 0)
+            return rc;
+        memcpy(oldp, &n, sizeof(n));
+        return 0;
+    }
     case JE_UTIL_QUERY: {
         /* newp: the pointer; oldp: the answer. */
         struct je_util_verbose v;
@@ -211,33 +232,6 @@ static int je_local(size_t id, void *oldp, size_t *oldlenp, void *newp, size_t n
     }
 }
 
-/* jemalloc's name in balloc_ctl's spelling: the all-arenas index 4096 is
- * "all" (4097, destroyed arenas, has no counterpart). Returns false if the
- * name does not fit. */
-static bool je_translate(const char *name, char *out, size_t cap) {
-    size_t o = 0;
-    const char *s = name;
-    while (*s) {
-        const char *dot = strchr(s, '.');
-        size_t len = dot ? (size_t)(dot - s) : strlen(s);
-        const char *part = s;
-        if (len == 4 && memcmp(s, "4096", 4) == 0) {
-            part = "all";
-            len = 3;
-        }
-        if (o + len + 2 > cap)
-            return false;
-        memcpy(out + o, part, len);
-        o += len;
-        if (dot == NULL)
-            break;
-        out[o++] = '.';
-        s = dot + 1;
-    }
-    out[o] = 0;
-    return true;
-}
-
 BALLOC_EXPORT int je_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp) {
     if (name == NULL || mibp == NULL || miblenp == NULL)
         return EINVAL;
@@ -250,10 +244,7 @@ BALLOC_EXPORT int je_mallctlnametomib(const char *name, size_t *mibp, size_t *mi
             return 0;
         }
     }
-    char buf[128];
-    if (!je_translate(name, buf, sizeof(buf)))
-        return ENOENT;
-    return balloc_ctl_nametomib(buf, mibp, miblenp);
+    return balloc_ctl_nametomib(name, mibp, miblenp);
 }
 
 BALLOC_EXPORT int je_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
