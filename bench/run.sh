@@ -51,3 +51,9 @@ if [ "${BENCH_ALLOC:-1}" = 1 ]; then
     $MAKE -s --no-print-directory balloc balloc-secure balloc-nokey || exit 1
     bash bench/alloc/run.sh
 fi
+
+# The same Valkey on balloc, its jemalloc and libc under valkey-benchmark
+# (SKIPPED without the server tree); BENCH_SERVER=0 skips it.
+if [ "${BENCH_SERVER:-1}" = 1 ]; then
+    bash bench/server/run.sh
+fi
