@@ -11,14 +11,17 @@ server_tarball() {
     ls "$SERVERS_DIR"/valkey-*.tar.gz 2>/dev/null | head -n 1
 }
 
-# server_prepare NAME: a fresh tree in $WORK/NAME/valkey with zmalloc and
-# balloc vendored in by tools/vendor.sh; prints its path. Nothing is reused
-# from an earlier run.
+# server_prepare NAME [core]: a fresh tree in $WORK/NAME/valkey with zmalloc
+# vendored in by tools/vendor.sh, and balloc with it unless "core" is given
+# (then only what a server that keeps its own Makefile copies: zmalloc and
+# backends/, no Makefile touched); prints its path. Nothing is reused from an
+# earlier run.
 server_prepare() {
-    local dir=$WORK/$1
+    local dir=$WORK/$1 with=--with=balloc
+    [ "${2:-}" = core ] && with=
     rm -rf "$dir" && mkdir -p "$dir" || return 1
     tar xzf "$(server_tarball)" -C "$dir" || return 1
-    bash "$ROOT/tools/vendor.sh" --with=balloc "$dir/valkey" >"$dir/vendor.log" 2>&1 || {
+    bash "$ROOT/tools/vendor.sh" $with "$dir/valkey" >"$dir/vendor.log" 2>&1 || {
         cat "$dir/vendor.log" >&2
         return 1
     }
