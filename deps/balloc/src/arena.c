@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "base.h"
-#include "check.h"
+#include "build.h"
+#include "sz.h"
 #include "util.h"
 
 static struct arena *arenas[ARENA_MAX];
@@ -207,7 +208,7 @@ unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n)
         if (s->nfree == 0)
             b->cur = NULL;
     }
-    a->allocated += (size_t)got * check_usable(cls);
+    a->allocated += (size_t)got * sz_usable(cls);
     b->nmalloc += got;
     arena_tick_locked(a);
     pthread_mutex_unlock(&a->lock);
@@ -221,7 +222,7 @@ unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n)
 
 void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroed) {
     /* Hardened: the run's last page is a guard. */
-    uint32_t npages = (uint32_t)(sc_size[cls] >> PAGE_LG) + CHECK_GUARD_PAGES;
+    uint32_t npages = (uint32_t)(sc_size[cls] >> PAGE_LG) + BUILD_GUARD_PAGES;
     uint32_t extra = align > PAGE_SIZE_B ? (uint32_t)(align >> PAGE_LG) - 1 : 0;
     if ((size_t)npages + extra > CHUNK_USABLE_PAGES)
         return NULL;
@@ -242,14 +243,12 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
             lead = r;
             r = rest;
         }
-        if (r->npages > npages) {
+        /* If the split fails, the excess pages stay inside the run (its
+         * page map marks them PMAP_CLS_NONE). */
+        if (r->npages > npages)
             trail = extent_split(r, npages);
-            if (trail == NULL) {  /* keep the excess pages inside the run */
-                npages = r->npages;
-            }
-        }
     }
-    bool guard_refused = CHECK_GUARD_PAGES && pages_guard(r->base + sc_size[cls], PAGE_SIZE_B);
+    bool guard_refused = BUILD_GUARD_PAGES && pages_guard(r->base + sc_size[cls], PAGE_SIZE_B);
     /* The alignment's lead and trail were never used: back in their state,
      * while r is held in the page map so that they do not merge with it. */
     r->cls = (uint8_t)cls;
@@ -286,7 +285,7 @@ void arena_free_locked(struct arena *a, void *p) {
         a->allocated -= sc_size[r->cls];
         /* A guard that cannot be lifted keeps its run out of use for good
          * (its pages stay counted as active). */
-        if (CHECK_GUARD_PAGES && pages_unguard(r->base + sc_size[r->cls], PAGE_SIZE_B))
+        if (BUILD_GUARD_PAGES && pages_unguard(r->base + sc_size[r->cls], PAGE_SIZE_B))
             return;
         arena_run_release_locked(a, r);
         return;
@@ -295,7 +294,7 @@ void arena_free_locked(struct arena *a, void *p) {
     if (rc != SLAB_GIVE_OK)
         util_fatal_ptr(rc == SLAB_GIVE_DOUBLE ? "double free" : "invalid free", p);
     struct bin *b = &a->bins[r->cls];
-    a->allocated -= check_usable(r->cls);
+    a->allocated -= sz_usable(r->cls);
     b->ndalloc++;
     if (r->heap_idx != RUN_HEAP_NONE)
         b->heap_used--;

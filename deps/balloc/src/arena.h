@@ -28,7 +28,10 @@
 
 /* Invariants (under lock): allocated is the sum of usable sizes of blocks
  * handed out (to users or thread caches); npages_active counts the pages of
- * slab and large runs; per chunk, header + active + free pages = 1024. */
+ * slab and large runs (a hardened large run's guard page included); per
+ * chunk, its CHUNK_USABLE_PAGES (CHUNK_PAGES less the header and, in the
+ * hardened build, its two guard pages) are each in a slab, a large run or a
+ * free run. */
 struct arena {
     pthread_mutex_t lock;
     unsigned index;

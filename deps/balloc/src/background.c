@@ -83,9 +83,15 @@ void background_start(void) {
         bg_cond_init();
     if (bg_wanted && !bg_running) {
         bg_stop = 0;
-        /* Creating the thread may allocate: bg_lock is taken on no path of
-         * malloc but this one, and background_start_pending is cleared first
-         * so the nested allocation does not come back here. */
+        /* Creating the thread may allocate, under LD_PRELOAD from balloc,
+         * taking arena and base locks under bg_lock against the lock order.
+         * A free takes bg_lock (bg_wake_hook) only while a thread runs or
+         * sleeps idle; while one is being created none does, unless a
+         * thread background_enable has just stopped has not yet left its
+         * idle wait (then such a free waits for bg_lock, and the creation
+         * may wait for that free's arena lock). background_start_pending
+         * is cleared first so the nested allocation does not come back
+         * here. */
         __atomic_store_n(&background_start_pending, 0, __ATOMIC_RELAXED);
         if (pthread_create(&bg_thread, NULL, bg_main, NULL) == 0) {
             bg_running = 1;

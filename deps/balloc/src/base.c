@@ -23,7 +23,7 @@ static size_t base_mapped_bytes;
 /* size bytes of fresh zero pages; the hardened build maps a guard page on
  * each side, so an overflow of a user block cannot reach metadata. */
 static void *base_map(size_t size) {
-    size_t g = CHECK_GUARD_PAGES * PAGE_SIZE_B;
+    size_t g = BUILD_GUARD_PAGES * PAGE_SIZE_B;
     char *m = pages_map(size + 2 * g);
     if (m == NULL)
         return NULL;

@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "check.h"
+#include "build.h"
 #include "chunk.h"
 #include "decay.h"
 
@@ -273,7 +273,7 @@ void *huge_alloc(size_t size, size_t align, bool zero) {
     /* Hardened: a guard page between the header and the block, one after. */
     if (a < HUGE_HDR_OFF)
         a = HUGE_HDR_OFF;
-    size_t tail = CHECK_GUARD_PAGES * PAGE_SIZE_B;
+    size_t tail = BUILD_GUARD_PAGES * PAGE_SIZE_B;
     if (usable < size || a + usable + tail < usable)
         return NULL;
     char *map, *user;
@@ -307,7 +307,7 @@ void *huge_alloc(size_t size, size_t align, bool zero) {
         kind = CHUNK_KIND_HUGE_PREV;
     }
     if (((uintptr_t)user + usable) >> CHUNK_ADDR_BITS ||
-        (CHECK_GUARD_PAGES && (pages_guard(user - PAGE_SIZE_B, PAGE_SIZE_B) ||
+        (BUILD_GUARD_PAGES && (pages_guard(user - PAGE_SIZE_B, PAGE_SIZE_B) ||
                                pages_guard(user + usable, PAGE_SIZE_B)))) {
         pages_unmap_or_leak(map, map_size);
         return NULL;
@@ -423,7 +423,7 @@ void huge_stats(size_t *allocated, size_t *mapped, size_t *metadata, size_t *cac
     size_t c = __atomic_load_n(&huge_cache_bytes, __ATOMIC_RELAXED);
     *allocated = __atomic_load_n(&huge_allocated_bytes, __ATOMIC_RELAXED);
     *mapped = __atomic_load_n(&huge_mapped_bytes, __ATOMIC_RELAXED) + c;
-    *metadata = __atomic_load_n(&huge_count, __ATOMIC_RELAXED) * (HUGE_HDR_OFF + CHECK_GUARD_PAGES * PAGE_SIZE_B);
+    *metadata = __atomic_load_n(&huge_count, __ATOMIC_RELAXED) * (HUGE_HDR_OFF + BUILD_GUARD_PAGES * PAGE_SIZE_B);
     *cached = c;
 }
 

@@ -39,11 +39,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "check.h"
+#include "build.h"
 #include "pages.h"
 
 /* Distance from a huge block's header to its user pointer, at least. */
-#define HUGE_HDR_OFF ((1u + CHECK_GUARD_PAGES) * PAGE_SIZE_B)
+#define HUGE_HDR_OFF ((1u + BUILD_GUARD_PAGES) * PAGE_SIZE_B)
 #define HUGE_MAGIC 0x6261686775676521ull
 #define HUGE_CACHE_MIN ((size_t)64 << 20)
 #define HUGE_CACHE_SLOTS 32

@@ -273,7 +273,7 @@ size_t tcache_cached_bytes_locked(unsigned *nthreads) {
     for (struct tcache *tc = tcache_list; tc; tc = tc->next) {
         nt++;
         for (unsigned c = 0; c < SC_NTCACHE; c++)
-            bytes += (size_t)__atomic_load_n(&tc->bins[c].n, __ATOMIC_RELAXED) * check_usable(c);
+            bytes += (size_t)__atomic_load_n(&tc->bins[c].n, __ATOMIC_RELAXED) * sz_usable(c);
     }
     *nthreads = nt;
     return bytes;

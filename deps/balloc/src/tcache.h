@@ -44,7 +44,12 @@ struct tbin {
     uint32_t cap;
 };
 
-/* Set n (read by other threads for stats) and refresh top. */
+/* Only the owner thread writes a bin; other threads read its n (stats,
+ * tcache_holds), so every write of n is a relaxed atomic store (on x86-64
+ * the same plain mov), and these three functions are the only writers.
+ * The owner reads its own n with plain loads. */
+
+/* Set n after a batch changed stack[0, n) (refill, flush), and refresh top. */
 static inline void tbin_set_n(struct tbin *b, uint32_t n) {
     __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
     b->top = b->stack[(ptrdiff_t)n - 1];
@@ -94,7 +99,7 @@ bool tcache_holds(const void *p, unsigned cls);
  * both fast paths fall to the slow path, which goes to the arena). */
 void tcache_set_enabled(struct tcache *tc, bool on);
 bool tcache_enabled(const struct tcache *tc);
-/* Bytes in all live caches and their number; caller holds the registry lock. */
+/* Take and drop the lock of the registry of live caches. */
 void tcache_registry_lock(void);
 void tcache_registry_unlock(void);
 size_t tcache_cached_bytes_locked(unsigned *nthreads);
@@ -103,3 +108,4 @@ void tcache_postfork_parent(void);
 void tcache_postfork_child(void);
 
 #endif
+/* Bytes in all live caches and their number; caller holds the registry lock. */
