@@ -38,6 +38,7 @@ static pid_t balloc_boot_pid;   /* process in which the boot runs */
 static int balloc_atfork_done;
 static _Thread_local int balloc_booting __attribute__((tls_model("initial-exec")));
 
+/* Every lock, taken in the lock order (lockrank.h) and released in reverse. */
 static void balloc_prefork(void) {
     tcache_prefork();
     arena_prefork();

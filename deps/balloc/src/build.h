@@ -9,6 +9,10 @@
  *                      thread cache is then caught only when the cache is
  *                      flushed, and a realloc after free only when it moves
  *                      the block. Default 1; the hardened build needs it.
+ *   BALLOC_DEBUG=1     internal checks that cost time on slow paths: the
+ *                      lock order (lockrank.h). Default 1 under ASan (the
+ *                      test builds that run balloc's suites and fuzzers
+ *                      under ASan), else 0; the fast paths never change.
  *
  * Error convention: none; a bad combination does not compile.
  */
@@ -21,9 +25,22 @@
 #ifndef BALLOC_FREE_KEY
 #define BALLOC_FREE_KEY 1
 #endif
+#ifndef BALLOC_DEBUG
+#if defined(__SANITIZE_ADDRESS__)
+#define BALLOC_DEBUG 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BALLOC_DEBUG 1
+#endif
+#endif
+#endif
+#ifndef BALLOC_DEBUG
+#define BALLOC_DEBUG 0
+#endif
 
 _Static_assert(BALLOC_SECURE == 0 || BALLOC_SECURE == 1, "BALLOC_SECURE is 0 or 1");
 _Static_assert(BALLOC_FREE_KEY == 0 || BALLOC_FREE_KEY == 1, "BALLOC_FREE_KEY is 0 or 1");
+_Static_assert(BALLOC_DEBUG == 0 || BALLOC_DEBUG == 1, "BALLOC_DEBUG is 0 or 1");
 _Static_assert(!BALLOC_SECURE || BALLOC_FREE_KEY,
                "the hardened build (BALLOC_SECURE=1) needs the free key (BALLOC_FREE_KEY=1)");
 
