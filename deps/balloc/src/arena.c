@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "base.h"
-#include "check.h"
+#include "build.h"
+#include "sz.h"
 #include "util.h"
 
 static struct arena *arenas[ARENA_MAX];
@@ -55,9 +56,9 @@ static struct arena *arena_create_locked(unsigned i) {
 }
 
 static BALLOC_COLD struct arena *arena_create(unsigned i) {
-    pthread_mutex_lock(&arenas_lock);
+    lockrank_lock(&arenas_lock, LOCKRANK_ARENA_LIST);
     struct arena *a = arena_create_locked(i);
-    pthread_mutex_unlock(&arenas_lock);
+    lockrank_unlock(&arenas_lock, LOCKRANK_ARENA_LIST);
     return a;
 }
 
@@ -70,7 +71,7 @@ struct arena *arena_get(unsigned i) {
  * equals only through their higher index, and arenas are created in index
  * order, so an existing idle arena is always preferred to a new one. */
 struct arena *arena_choose(void) {
-    pthread_mutex_lock(&arenas_lock);
+    lockrank_lock(&arenas_lock, LOCKRANK_ARENA_LIST);
     unsigned best = 0, best_n = UINT_MAX;
     for (unsigned i = 0; i < narenas_total && best_n != 0; i++) {
         unsigned n = arenas[i] ? arenas[i]->nthreads : 0;
@@ -84,15 +85,15 @@ struct arena *arena_choose(void) {
         a = arenas[0];  /* no metadata for a new arena: share the first */
     if (a)
         a->nthreads++;
-    pthread_mutex_unlock(&arenas_lock);
+    lockrank_unlock(&arenas_lock, LOCKRANK_ARENA_LIST);
     return a;
 }
 
 void arena_unbind(struct arena *a) {
-    pthread_mutex_lock(&arenas_lock);
+    lockrank_lock(&arenas_lock, LOCKRANK_ARENA_LIST);
     if (a->nthreads)
         a->nthreads--;
-    pthread_mutex_unlock(&arenas_lock);
+    lockrank_unlock(&arenas_lock, LOCKRANK_ARENA_LIST);
 }
 
 void arena_threads_reset_child(struct arena *self) {
@@ -191,7 +192,7 @@ static void arena_run_release_locked(struct arena *a, struct run *r) {
 unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n) {
     struct bin *b = &a->bins[cls];
     unsigned got = 0;
-    pthread_mutex_lock(&a->lock);
+    arena_lock(a);
     while (got < n) {
         struct run *s = b->cur;
         if (s == NULL) {
@@ -207,10 +208,10 @@ unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n)
         if (s->nfree == 0)
             b->cur = NULL;
     }
-    a->allocated += (size_t)got * check_usable(cls);
+    a->allocated += (size_t)got * sz_usable(cls);
     b->nmalloc += got;
     arena_tick_locked(a);
-    pthread_mutex_unlock(&a->lock);
+    arena_unlock(a);
     for (unsigned i = 0, j = got; i + 1 < j; i++, j--) {
         void *t = out[i];
         out[i] = out[j - 1];
@@ -221,11 +222,11 @@ unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n)
 
 void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroed) {
     /* Hardened: the run's last page is a guard. */
-    uint32_t npages = (uint32_t)(sc_size[cls] >> PAGE_LG) + CHECK_GUARD_PAGES;
+    uint32_t npages = (uint32_t)(sc_size[cls] >> PAGE_LG) + BUILD_GUARD_PAGES;
     uint32_t extra = align > PAGE_SIZE_B ? (uint32_t)(align >> PAGE_LG) - 1 : 0;
     if ((size_t)npages + extra > CHUNK_USABLE_PAGES)
         return NULL;
-    pthread_mutex_lock(&a->lock);
+    arena_lock(a);
     struct run *r = arena_run_alloc_locked(a, npages + extra), *lead = NULL, *trail = NULL;
     if (r == NULL)
         goto out;
@@ -242,14 +243,12 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
             lead = r;
             r = rest;
         }
-        if (r->npages > npages) {
+        /* If the split fails, the excess pages stay inside the run (its
+         * page map marks them PMAP_CLS_NONE). */
+        if (r->npages > npages)
             trail = extent_split(r, npages);
-            if (trail == NULL) {  /* keep the excess pages inside the run */
-                npages = r->npages;
-            }
-        }
     }
-    bool guard_refused = CHECK_GUARD_PAGES && pages_guard(r->base + sc_size[cls], PAGE_SIZE_B);
+    bool guard_refused = BUILD_GUARD_PAGES && pages_guard(r->base + sc_size[cls], PAGE_SIZE_B);
     /* The alignment's lead and trail were never used: back in their state,
      * while r is held in the page map so that they do not merge with it. */
     r->cls = (uint8_t)cls;
@@ -270,7 +269,7 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
     a->allocated += sc_size[cls];
     arena_tick_locked(a);
 out:
-    pthread_mutex_unlock(&a->lock);
+    arena_unlock(a);
     return r ? r->base : NULL;
 }
 
@@ -286,7 +285,7 @@ void arena_free_locked(struct arena *a, void *p) {
         a->allocated -= sc_size[r->cls];
         /* A guard that cannot be lifted keeps its run out of use for good
          * (its pages stay counted as active). */
-        if (CHECK_GUARD_PAGES && pages_unguard(r->base + sc_size[r->cls], PAGE_SIZE_B))
+        if (BUILD_GUARD_PAGES && pages_unguard(r->base + sc_size[r->cls], PAGE_SIZE_B))
             return;
         arena_run_release_locked(a, r);
         return;
@@ -295,7 +294,7 @@ void arena_free_locked(struct arena *a, void *p) {
     if (rc != SLAB_GIVE_OK)
         util_fatal_ptr(rc == SLAB_GIVE_DOUBLE ? "double free" : "invalid free", p);
     struct bin *b = &a->bins[r->cls];
-    a->allocated -= check_usable(r->cls);
+    a->allocated -= sz_usable(r->cls);
     b->ndalloc++;
     if (r->heap_idx != RUN_HEAP_NONE)
         b->heap_used--;
@@ -321,19 +320,19 @@ void arena_free_locked(struct arena *a, void *p) {
 
 void arena_free(void *p) {
     struct arena *a = arena_of_ptr(p);
-    pthread_mutex_lock(&a->lock);
+    arena_lock(a);
     arena_free_locked(a, p);
-    pthread_mutex_unlock(&a->lock);
+    arena_unlock(a);
 }
 
 bool arena_block_free(const void *p) {
     struct arena *a = arena_of_ptr(p);
-    pthread_mutex_lock(&a->lock);
+    arena_lock(a);
     struct chunk *c = chunk_of((uintptr_t)p);
     struct run *r = chunk_run_of(c, (uintptr_t)p);
     bool is_free = r == NULL ? c->pmap[chunk_page_of((uintptr_t)p)].cls == PMAP_CLS_FREE
                              : r->kind == RUN_SLAB && slab_region_free(r, p);
-    pthread_mutex_unlock(&a->lock);
+    arena_unlock(a);
     return is_free;
 }
 
@@ -343,7 +342,7 @@ bool arena_resize_large(void *p, unsigned cls) {
     struct arena *a = arena_of_ptr(p);
     uint32_t npages = (uint32_t)(sc_size[cls] >> PAGE_LG);
     bool fail = true;
-    pthread_mutex_lock(&a->lock);
+    arena_lock(a);
     struct run *r = chunk_run_of(chunk_of((uintptr_t)p), (uintptr_t)p);
     if (r == NULL || r->kind != RUN_LARGE || r->base != p)
         goto out;
@@ -369,18 +368,18 @@ bool arena_resize_large(void *p, unsigned cls) {
     a->allocated = a->allocated - old_usable + sc_size[cls];
     fail = false;
 out:
-    pthread_mutex_unlock(&a->lock);
+    arena_unlock(a);
     return fail;
 }
 
 bool arena_defrag_hint(const void *p) {
     struct arena *a = arena_of_ptr(p);
     bool hint = false;
-    pthread_mutex_lock(&a->lock);
+    arena_lock(a);
     struct run *r = chunk_run_of(chunk_of((uintptr_t)p), (uintptr_t)p);
     if (r && r->kind == RUN_SLAB)
         hint = bin_defrag_hint(&a->bins[r->cls], r);
-    pthread_mutex_unlock(&a->lock);
+    arena_unlock(a);
     return hint;
 }
 
@@ -388,12 +387,12 @@ void arena_purge_one(unsigned i) {
     struct arena *a = __atomic_load_n(&arenas[i], __ATOMIC_ACQUIRE);
     if (a == NULL)
         return;
-    pthread_mutex_lock(&a->lock);
+    arena_lock(a);
     extent_purge(&a->eset);
     /* What the kernel refused to purge is still pending. */
     decay_purged(&a->decay[0], a->eset.npages[RUN_DIRTY]);
     decay_purged(&a->decay[1], a->eset.npages[RUN_MUZZY]);
-    pthread_mutex_unlock(&a->lock);
+    arena_unlock(a);
 }
 
 void arena_stats_one(unsigned i, int cls, struct arena_bin_stats *bs, size_t *pdirty,
@@ -402,7 +401,7 @@ void arena_stats_one(unsigned i, int cls, struct arena_bin_stats *bs, size_t *pd
         struct arena *a = __atomic_load_n(&arenas[k], __ATOMIC_ACQUIRE);
         if (a == NULL)
             continue;
-        pthread_mutex_lock(&a->lock);
+        arena_lock(a);
         if (pdirty)
             *pdirty += a->eset.npages[RUN_DIRTY];
         if (pmuzzy)
@@ -415,14 +414,14 @@ void arena_stats_one(unsigned i, int cls, struct arena_bin_stats *bs, size_t *pd
             bs->nmalloc += b->nmalloc;
             bs->ndalloc += b->ndalloc;
         }
-        pthread_mutex_unlock(&a->lock);
+        arena_unlock(a);
     }
 }
 
 bool arena_util_query(const void *p, size_t out[6], void **slabcur) {
     struct arena *a = arena_of_ptr(p);
     bool ok = false;
-    pthread_mutex_lock(&a->lock);
+    arena_lock(a);
     struct run *r = chunk_run_of(chunk_of((uintptr_t)p), (uintptr_t)p);
     if (r && r->kind == RUN_SLAB) {
         struct bin *b = &a->bins[r->cls];
@@ -443,7 +442,7 @@ bool arena_util_query(const void *p, size_t out[6], void **slabcur) {
         *slabcur = NULL;
         ok = true;
     }
-    pthread_mutex_unlock(&a->lock);
+    arena_unlock(a);
     return ok;
 }
 
@@ -454,18 +453,18 @@ void arena_purge_all(void) {
 
 void arena_set_decay_ms(unsigned which, int64_t ms) {
     uint64_t now = pages_clock_ns();
-    pthread_mutex_lock(&arenas_lock);
+    lockrank_lock(&arenas_lock, LOCKRANK_ARENA_LIST);
     arena_decay_ms[which] = ms;
     for (unsigned i = 0; i < narenas_total; i++) {
         struct arena *a = arenas[i];
         if (a == NULL)
             continue;
-        pthread_mutex_lock(&a->lock);
+        arena_lock(a);
         decay_set_ms(&a->decay[which], ms, now);
         arena_decay_locked(a, now);
-        pthread_mutex_unlock(&a->lock);
+        arena_unlock(a);
     }
-    pthread_mutex_unlock(&arenas_lock);
+    lockrank_unlock(&arenas_lock, LOCKRANK_ARENA_LIST);
 }
 
 uint64_t arena_decay_all(uint64_t now_ns) {
@@ -474,7 +473,7 @@ uint64_t arena_decay_all(uint64_t now_ns) {
         struct arena *a = __atomic_load_n(&arenas[i], __ATOMIC_ACQUIRE);
         if (a == NULL)
             continue;
-        pthread_mutex_lock(&a->lock);
+        arena_lock(a);
         arena_decay_locked(a, now_ns);
         a->bg_seen = a->eset.npages[RUN_DIRTY];
         for (unsigned k = 0; k < 2; k++) {
@@ -484,7 +483,7 @@ uint64_t arena_decay_all(uint64_t now_ns) {
                 a->decay[k].deadline_ns < next)
                 next = a->decay[k].deadline_ns;
         }
-        pthread_mutex_unlock(&a->lock);
+        arena_unlock(a);
     }
     return next;
 }
@@ -495,7 +494,7 @@ void arena_stats_read(struct arena_stats *st) {
         struct arena *a = __atomic_load_n(&arenas[i], __ATOMIC_ACQUIRE);
         if (a == NULL)
             continue;
-        pthread_mutex_lock(&a->lock);
+        arena_lock(a);
         st->allocated += a->allocated;
         st->active += a->npages_active * PAGE_SIZE_B;
         st->dirty += a->eset.npages[RUN_DIRTY] * PAGE_SIZE_B;
@@ -514,32 +513,32 @@ void arena_stats_read(struct arena_stats *st) {
                 nfree += b->heap[h]->nfree;
             st->frag_smallbins += nfree * sc_size[c];
         }
-        pthread_mutex_unlock(&a->lock);
+        arena_unlock(a);
     }
     /* Ranges whose munmap failed are still mapped (pages.h). */
     st->mapped += pages_leaked();
 }
 
 void arena_prefork(void) {
-    pthread_mutex_lock(&arenas_lock);
+    lockrank_lock(&arenas_lock, LOCKRANK_ARENA_LIST);
     for (unsigned i = 0; i < narenas_total; i++)
         if (arenas[i])
-            pthread_mutex_lock(&arenas[i]->lock);
+            arena_lock(arenas[i]);
 }
 
 void arena_postfork_parent(void) {
     for (unsigned i = 0; i < narenas_total; i++)
         if (arenas[i])
-            pthread_mutex_unlock(&arenas[i]->lock);
-    pthread_mutex_unlock(&arenas_lock);
+            arena_unlock(arenas[i]);
+    lockrank_unlock(&arenas_lock, LOCKRANK_ARENA_LIST);
 }
 
 void arena_postfork_child(void) {
     for (unsigned i = 0; i < narenas_total; i++) {
         if (arenas[i] == NULL)
             continue;
-        pthread_mutex_init(&arenas[i]->lock, NULL);
+        lockrank_reinit(&arenas[i]->lock, LOCKRANK_ARENA);
         arena_seed_rng(arenas[i]);  /* the child's order owes nothing to the parent's */
     }
-    pthread_mutex_init(&arenas_lock, NULL);
+    lockrank_reinit(&arenas_lock, LOCKRANK_ARENA_LIST);
 }

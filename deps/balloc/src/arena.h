@@ -4,10 +4,8 @@
  * index on a tie) and unbound when its cache is torn down at exit, so
  * short-lived threads keep reusing the same few arenas and their partly used
  * chunks instead of spreading over all narenas. Every function takes
- * the arena lock itself except those named *_locked. Lock order: tcache
- * registry lock, then the arena list lock (binding, creation), then arena
- * locks (by index), then the background thread's lock (a free may wake it),
- * then the base lock.
+ * the arena lock itself except those named *_locked. The arena list lock
+ * and the arena locks have their place in the one lock order, lockrank.h.
  *
  * Error convention: allocation functions return NULL (0 blocks) when the OS
  * refuses memory; misuse (invalid or double free) aborts with a message.
@@ -21,6 +19,7 @@
 
 #include "decay.h"
 #include "extent.h"
+#include "lockrank.h"
 #include "sc.h"
 #include "slab.h"
 
@@ -28,7 +27,10 @@
 
 /* Invariants (under lock): allocated is the sum of usable sizes of blocks
  * handed out (to users or thread caches); npages_active counts the pages of
- * slab and large runs; per chunk, header + active + free pages = 1024. */
+ * slab and large runs (a hardened large run's guard page included); per
+ * chunk, its CHUNK_USABLE_PAGES (CHUNK_PAGES less the header and, in the
+ * hardened build, its two guard pages) are each in a slab, a large run or a
+ * free run. */
 struct arena {
     pthread_mutex_t lock;
     unsigned index;
@@ -81,6 +83,10 @@ struct arena *arena_choose(void);
 void arena_unbind(struct arena *a);
 /* In a fork child: only the forking thread is left, bound to self (or NULL). */
 void arena_threads_reset_child(struct arena *self);
+
+/* Take and drop arena a's lock (rank LOCKRANK_ARENA, by index). */
+static inline void arena_lock(struct arena *a) { lockrank_lock_at(&a->lock, LOCKRANK_ARENA, a->index); }
+static inline void arena_unlock(struct arena *a) { lockrank_unlock(&a->lock, LOCKRANK_ARENA); }
 
 static inline struct arena *arena_of_ptr(const void *p) {
     return chunk_of((uintptr_t)p)->arena;

@@ -11,23 +11,25 @@
 #include "arena.h"
 #include "decay.h"
 #include "huge.h"
+#include "lockrank.h"
 
 int background_start_pending;
 
 /* Invariants (under bg_lock): bg_running iff a thread was created and has
  * not been told to stop; bg_idle iff it sleeps with no deadline; bg_wanted is
- * the option's value. bg_lock is taken after arena locks (frees wake the
- * thread under them) and never while the thread holds an arena lock. */
+ * the option's value. bg_lock's place in the lock order: lockrank.h (frees
+ * wake the thread under an arena lock; the thread takes arena locks only
+ * after releasing it). */
 static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bg_cond;
 static int bg_cond_ready, bg_wanted, bg_running, bg_stop, bg_idle, bg_pending;
 static pthread_t bg_thread;
 
 static void bg_wake(void) {
-    pthread_mutex_lock(&bg_lock);
+    lockrank_lock(&bg_lock, LOCKRANK_BACKGROUND);
     bg_pending = 1;
     pthread_cond_signal(&bg_cond);
-    pthread_mutex_unlock(&bg_lock);
+    lockrank_unlock(&bg_lock, LOCKRANK_BACKGROUND);
 }
 
 /* Called by frees under an arena lock: only signal, and only when useful. */
@@ -50,15 +52,15 @@ static void *bg_main(void *arg) {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    pthread_mutex_lock(&bg_lock);
+    lockrank_lock(&bg_lock, LOCKRANK_BACKGROUND);
     while (!bg_stop) {
         bg_pending = 0;
-        pthread_mutex_unlock(&bg_lock);
+        lockrank_unlock(&bg_lock, LOCKRANK_BACKGROUND);
         uint64_t now = pages_clock_ns();
         uint64_t next = arena_decay_all(now), hnext = huge_decay(now);
         if (hnext < next)
             next = hnext;
-        pthread_mutex_lock(&bg_lock);
+        lockrank_lock(&bg_lock, LOCKRANK_BACKGROUND);
         if (bg_stop || bg_pending)
             continue;
         if (next == DECAY_NEVER) {
@@ -73,19 +75,25 @@ static void *bg_main(void *arg) {
             while (rc == 0 && !bg_stop && !bg_pending);
         }
     }
-    pthread_mutex_unlock(&bg_lock);
+    lockrank_unlock(&bg_lock, LOCKRANK_BACKGROUND);
     return NULL;
 }
 
 void background_start(void) {
-    pthread_mutex_lock(&bg_lock);
+    lockrank_lock(&bg_lock, LOCKRANK_BACKGROUND);
     if (!bg_cond_ready)
         bg_cond_init();
     if (bg_wanted && !bg_running) {
         bg_stop = 0;
-        /* Creating the thread may allocate: bg_lock is taken on no path of
-         * malloc but this one, and background_start_pending is cleared first
-         * so the nested allocation does not come back here. */
+        /* Creating the thread may allocate, under LD_PRELOAD from balloc,
+         * taking arena and base locks under bg_lock against the lock order.
+         * A free takes bg_lock (bg_wake_hook) only while a thread runs or
+         * sleeps idle; while one is being created none does, unless a
+         * thread background_enable has just stopped has not yet left its
+         * idle wait (then such a free waits for bg_lock, and the creation
+         * may wait for that free's arena lock). background_start_pending
+         * is cleared first so the nested allocation does not come back
+         * here. */
         __atomic_store_n(&background_start_pending, 0, __ATOMIC_RELAXED);
         if (pthread_create(&bg_thread, NULL, bg_main, NULL) == 0) {
             bg_running = 1;
@@ -93,7 +101,7 @@ void background_start(void) {
             __atomic_store_n(&decay_background, 1, __ATOMIC_RELAXED);
         }
     }
-    pthread_mutex_unlock(&bg_lock);
+    lockrank_unlock(&bg_lock, LOCKRANK_BACKGROUND);
 }
 
 void background_boot(bool on) {
@@ -102,7 +110,7 @@ void background_boot(bool on) {
 }
 
 bool background_enable(bool on) {
-    pthread_mutex_lock(&bg_lock);
+    lockrank_lock(&bg_lock, LOCKRANK_BACKGROUND);
     bg_wanted = on;
     bool stop = !on && bg_running;
     if (stop) {
@@ -111,7 +119,7 @@ bool background_enable(bool on) {
         __atomic_store_n(&decay_background, 0, __ATOMIC_RELAXED);
         pthread_cond_signal(&bg_cond);
     }
-    pthread_mutex_unlock(&bg_lock);
+    lockrank_unlock(&bg_lock, LOCKRANK_BACKGROUND);
     if (stop)
         pthread_join(bg_thread, NULL);
     if (on)
@@ -121,12 +129,12 @@ bool background_enable(bool on) {
 
 bool background_enabled(void) { return __atomic_load_n(&bg_running, __ATOMIC_RELAXED) != 0; }
 
-void background_prefork(void) { pthread_mutex_lock(&bg_lock); }
-void background_postfork_parent(void) { pthread_mutex_unlock(&bg_lock); }
+void background_prefork(void) { lockrank_lock(&bg_lock, LOCKRANK_BACKGROUND); }
+void background_postfork_parent(void) { lockrank_unlock(&bg_lock, LOCKRANK_BACKGROUND); }
 
 void background_postfork_child(void) {
     /* The thread is not in the child: start a new one on a later slow path. */
-    pthread_mutex_init(&bg_lock, NULL);
+    lockrank_reinit(&bg_lock, LOCKRANK_BACKGROUND);
     if (bg_cond_ready)
         bg_cond_init();
     bg_running = bg_stop = bg_idle = bg_pending = 0;

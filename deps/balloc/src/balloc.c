@@ -18,10 +18,12 @@
 #include "background.h"
 #include "decay.h"
 #include "base.h"
+#include "build.h"
 #include "check.h"
 #include "huge.h"
 #include "opts.h"
 #include "sc.h"
+#include "sz.h"
 #include "tcache.h"
 #include "util.h"
 
@@ -36,6 +38,7 @@ static pid_t balloc_boot_pid;   /* process in which the boot runs */
 static int balloc_atfork_done;
 static _Thread_local int balloc_booting __attribute__((tls_model("initial-exec")));
 
+/* Every lock, taken in the lock order (lockrank.h) and released in reverse. */
 static void balloc_prefork(void) {
     tcache_prefork();
     arena_prefork();
@@ -155,7 +158,7 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
     struct tcache *tc = &tcache_tls;
     void *p;
     if (size <= SC_LARGE_MAX) {
-        unsigned cls = check_class(size);
+        unsigned cls = sz_class(size);
         if (cls < SC_NTCACHE) {
             if (tc->state == TCACHE_NONE)
                 tcache_init(tc);
@@ -177,7 +180,7 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
             return balloc_oom(usable);
         check_on_alloc(p, cls);
         if (usable)
-            *usable = check_usable(cls);
+            *usable = sz_usable(cls);
         return p;
     }
     p = huge_alloc(size, 0, false);
@@ -189,8 +192,8 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
 }
 
 BALLOC_INLINE void *balloc_malloc_inline(size_t size, size_t *usable) {
-    if (BALLOC_LIKELY(size <= CHECK_FAST_MAX)) {
-        unsigned cls = check_fast_class(size);
+    if (BALLOC_LIKELY(size <= SZ_FAST_MAX)) {
+        unsigned cls = sz_fast_class(size);
         struct tbin *b = &tcache_tls.bins[cls];
         uint32_t n = b->n;
         if (BALLOC_LIKELY(n > b->low)) {
@@ -199,7 +202,7 @@ BALLOC_INLINE void *balloc_malloc_inline(size_t size, size_t *usable) {
             b->n = n - 1;
             check_on_alloc(p, cls);
             if (usable)
-                *usable = check_usable(cls);
+                *usable = sz_usable(cls);
             return p;
         }
     }
@@ -247,7 +250,7 @@ static size_t balloc_lookup_usable(const void *p, enum balloc_op op) {
             util_fatal_ptr(balloc_op_invalid[op], p);
         if (r->cls < SC_NTCACHE && BALLOC_UNLIKELY(check_key_present(p)))
             balloc_check_freed(p, r->cls, op);
-        return check_usable(r->cls);
+        return sz_usable(r->cls);
     }
     struct huge_hdr *h = huge_hdr_of(p);
     if (h == NULL)
@@ -311,7 +314,7 @@ BALLOC_INLINE size_t balloc_free_inline(void *p, bool sized, size_t size) {
         struct pmap_ent e = chunk_of(a)->pmap[chunk_page_of(a)];
         unsigned cls = e.cls;
         /* A size of another class goes to the exact check. */
-        bool size_ok = !sized || (size <= CHECK_FAST_MAX && check_fast_class(size) == cls);
+        bool size_ok = !sized || (size <= SZ_FAST_MAX && sz_fast_class(size) == cls);
         if (BALLOC_LIKELY(cls < SC_NTCACHE && size_ok)) {
             /* p starts a region: its offset in the run is a multiple of the
              * class size (within a slab's pages that also bounds the index;
@@ -328,7 +331,7 @@ BALLOC_INLINE size_t balloc_free_inline(void *p, bool sized, size_t size) {
                 b->stack[n] = p;
                 b->top = p;
                 b->n = n + 1;
-                return check_usable(cls);
+                return sz_usable(cls);
             }
         }
     }
@@ -356,7 +359,7 @@ BALLOC_EXPORT size_t balloc_good_size(size_t size) {
         return 0;
     balloc_ensure_boot();
     if (size <= SC_LARGE_MAX)
-        return check_usable(check_class(size));
+        return sz_usable(sz_class(size));
     return balloc_page_round(size);
 }
 
@@ -376,11 +379,11 @@ BALLOC_EXPORT void *balloc_calloc_usable(size_t n, size_t size, size_t *usable) 
     size_t total;
     if (__builtin_mul_overflow(n, size, &total) || total >= PTRDIFF_MAX)
         return balloc_oom(usable);
-    if (total <= CHECK_FAST_MAX)
+    if (total <= SZ_FAST_MAX)
         return balloc_calloc_small(total, usable);
     balloc_ensure_boot();
     if (total <= SC_LARGE_MAX) {
-        unsigned cls = check_class(total);
+        unsigned cls = sz_class(total);
         struct arena *a = tcache_arena(&tcache_tls);
         bool zeroed = false;
         void *p = a ? arena_alloc_large(a, cls, 0, &zeroed) : NULL;
@@ -415,7 +418,7 @@ BALLOC_EXPORT size_t balloc_resize_in_place(void *p, size_t size) {
     if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
         struct run *r = chunk_run_of(chunk_of(a), a);
         if (r->kind == RUN_LARGE && size > SC_SMALL_MAX && size <= SC_LARGE_MAX) {
-            unsigned cls = check_class(size);
+            unsigned cls = sz_class(size);
             if (!arena_resize_large(p, cls))
                 return sc_size[cls];
         }
@@ -470,13 +473,13 @@ static size_t balloc_aligned_request(size_t align, size_t size) {
     if (align > PAGE_SIZE_B)
         return 0;
     size_t s = ((size ? size : 1) + align - 1) & ~(align - 1);
-    if (CHECK_CANARY_BYTES) {
+    if (BUILD_CANARY_BYTES) {
         /* Hardened build: a small region also holds the canary (asking for
          * t - canary gets the class of t, a multiple of align); if none
          * fits, a large class (page-aligned, no canary). */
-        size_t t = (s + CHECK_CANARY_BYTES + align - 1) & ~(align - 1);
+        size_t t = (s + BUILD_CANARY_BYTES + align - 1) & ~(align - 1);
         if (t <= SC_SMALL_MAX)
-            s = t - CHECK_CANARY_BYTES;
+            s = t - BUILD_CANARY_BYTES;
         else if (s < SC_LARGE_MIN)
             s = SC_LARGE_MIN;
     }
@@ -547,11 +550,11 @@ BALLOC_EXPORT void *balloc_malloc_usable_no_tcache(size_t size, size_t *usable) 
     void *p;
     size_t u;
     if (size <= SC_LARGE_MAX) {
-        unsigned cls = check_class(size);
+        unsigned cls = sz_class(size);
         p = balloc_alloc_uncached(&tcache_tls, cls);
         if (p)
             check_on_alloc(p, cls);
-        u = check_usable(cls);
+        u = sz_usable(cls);
         tcache_note_bypass(&tcache_tls);
     } else {
         p = huge_alloc(size, 0, false);

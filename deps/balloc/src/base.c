@@ -4,7 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "check.h"
+#include "build.h"
+#include "lockrank.h"
 #include "pages.h"
 
 #define BASE_MIN_LG 6
@@ -23,7 +24,7 @@ static size_t base_mapped_bytes;
 /* size bytes of fresh zero pages; the hardened build maps a guard page on
  * each side, so an overflow of a user block cannot reach metadata. */
 static void *base_map(size_t size) {
-    size_t g = CHECK_GUARD_PAGES * PAGE_SIZE_B;
+    size_t g = BUILD_GUARD_PAGES * PAGE_SIZE_B;
     char *m = pages_map(size + 2 * g);
     if (m == NULL)
         return NULL;
@@ -45,7 +46,7 @@ void *base_alloc(size_t size) {
     unsigned lg = base_lg(size);
     size_t sz = (size_t)1 << lg;
     void *p = NULL;
-    pthread_mutex_lock(&base_lock);
+    lockrank_lock(&base_lock, LOCKRANK_BASE);
     if (base_lists[lg]) {
         struct base_free_node *n = base_lists[lg];
         base_lists[lg] = n->next;
@@ -69,7 +70,7 @@ void *base_alloc(size_t size) {
             }
         }
     }
-    pthread_mutex_unlock(&base_lock);
+    lockrank_unlock(&base_lock, LOCKRANK_BASE);
     return p;
 }
 
@@ -78,19 +79,19 @@ void base_free(void *p, size_t size) {
         return;
     unsigned lg = base_lg(size);
     struct base_free_node *n = p;
-    pthread_mutex_lock(&base_lock);
+    lockrank_lock(&base_lock, LOCKRANK_BASE);
     n->next = base_lists[lg];
     base_lists[lg] = n;
-    pthread_mutex_unlock(&base_lock);
+    lockrank_unlock(&base_lock, LOCKRANK_BASE);
 }
 
 size_t base_mapped(void) {
-    pthread_mutex_lock(&base_lock);
+    lockrank_lock(&base_lock, LOCKRANK_BASE);
     size_t m = base_mapped_bytes;
-    pthread_mutex_unlock(&base_lock);
+    lockrank_unlock(&base_lock, LOCKRANK_BASE);
     return m;
 }
 
-void base_prefork(void) { pthread_mutex_lock(&base_lock); }
-void base_postfork_parent(void) { pthread_mutex_unlock(&base_lock); }
-void base_postfork_child(void) { pthread_mutex_init(&base_lock, NULL); }
+void base_prefork(void) { lockrank_lock(&base_lock, LOCKRANK_BASE); }
+void base_postfork_parent(void) { lockrank_unlock(&base_lock, LOCKRANK_BASE); }
+void base_postfork_child(void) { lockrank_reinit(&base_lock, LOCKRANK_BASE); }

@@ -1,7 +1,7 @@
 /* base — balloc's own metadata memory (never user blocks), from mmap.
  *
  * Blocks are rounded to a power of two (>= 64 B) and recycled per size.
- * Thread-safe (one lock, taken after any arena lock). Error convention:
+ * Thread-safe: one lock, the last in the lock order (lockrank.h). Error convention:
  * base_alloc returns NULL when the OS refuses memory. Memory is zeroed.
  */
 #ifndef BALLOC_BASE_H

@@ -1,15 +1,19 @@
-/* check — misuse detection: the free key (every build) and, in the hardened
- * build (-DBALLOC_SECURE=1), canaries, poisoning and guard-page sizes.
+/* check — misuse detection on the blocks themselves: the free key (every
+ * build except BALLOC_FREE_KEY=0) and, in the hardened build
+ * (BALLOC_SECURE=1), the canary and the poison. The switches and the
+ * layout sizes they decide are in build.h; what a request's class and usable
+ * size are, in sz.h.
  *
  * The free key. Blocks of the cached classes (<= 32 KiB) are not marked free
  * in their slab while they sit in a thread cache, so the slab bitmap alone
  * cannot see a second free. Instead every free of such a block stores a
  * 64-bit key (CHECK_FREE_KEY) in its first 8 bytes, and every free,
  * realloc, usable-size and resize call first compares those bytes with it.
- * Equal means the block is almost certainly free already; the cold path confirms it (the block is in
- * a thread cache, or free in its slab) before it aborts, so a live block
- * whose data happen to equal the key is not misreported. Every allocation of
- * such a block clears the key, so a stale one never reaches a live block.
+ * Equal means the block is almost certainly free already; the cold path
+ * confirms it (the block is in a thread cache, or free in its slab) before
+ * it aborts, so a live block whose data happen to equal the key is not
+ * misreported. Every allocation of such a block clears the key, so a stale
+ * one never reaches a live block.
  * Detection is deterministic while the freed block's first 8 bytes are
  * unmodified and it has not been handed out again.
  *
@@ -18,10 +22,9 @@
  * of 16 takes a class 16 larger, to stay 16-aligned), written at allocation and
  * checked at free ("overflow past the end"); small classes start at 16 B so
  * the free key and the canary never overlap. Freed small and large blocks
- * are filled with CHECK_POISON (then the key). Large runs end in a guard
- * page; chunk headers, metadata blocks and huge blocks have guard pages on
- * both sides; slabs hand out regions in random order; huge blocks are
- * unmapped at free (no cache) and never resized in place.
+ * are filled with CHECK_POISON (then the key). The hardened build's other
+ * defences (guard pages, random region order, no huge cache) live where
+ * their memory is handled: build.h lists them.
  *
  * Error convention: none; a failed check calls util_fatal_ptr (prints the
  * message and aborts).
@@ -34,38 +37,14 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "build.h"
 #include "sc.h"
+#include "sz.h"
 #include "util.h"
 
-#ifndef BALLOC_SECURE
-#define BALLOC_SECURE 0
-#endif
-/* BALLOC_FREE_KEY=0 builds without the free key (below): a second free of
- * a block still in a thread cache is then caught only when the cache is
- * flushed, and a realloc after free only when it moves the block (its free
- * is then named a double free if the block was back in its slab); in
- * exchange free never reads or writes the block. The hardened build always
- * has it. */
-#ifndef BALLOC_FREE_KEY
-#define BALLOC_FREE_KEY 1
-#endif
-#if BALLOC_SECURE && !BALLOC_FREE_KEY
-#error "the hardened build (BALLOC_SECURE=1) needs the free key (BALLOC_FREE_KEY=1)"
-#endif
-
-#if BALLOC_SECURE
-#define CHECK_CANARY_BYTES 8u   /* at the end of every small block */
-#define CHECK_GUARD_PAGES 1u    /* after large runs, around headers and huge blocks */
-#define CHECK_MIN_USABLE 8u     /* room for the free key before the canary */
-#else
-#define CHECK_CANARY_BYTES 0u
-#define CHECK_GUARD_PAGES 0u
-#define CHECK_MIN_USABLE 0u
-#endif
 #define CHECK_POISON 0xdb       /* freed bytes in the hardened build */
 
-/* Largest request the allocation fast path maps with sc_lookup. */
-#define CHECK_FAST_MAX (BALLOC_SECURE ? SC_SMALL_MAX - CHECK_CANARY_BYTES : SC_LOOKUP_MAX)
+_Static_assert(sizeof(uint64_t) == BUILD_KEY_BYTES, "the free key is one 64-bit word");
 
 /* The free key. The default build uses a constant that is the
  * sign-extension of a 32-bit value, so the fast paths compare and store it
@@ -83,32 +62,6 @@ extern uint64_t check_canary_key; /* random (hardened build only) */
 
 /* Draw the hardened build's keys (once, at start-up; nothing otherwise). */
 void check_boot(void);
-
-/* Class of a request of at most CHECK_FAST_MAX bytes. */
-static inline unsigned check_fast_class(size_t size) {
-#if BALLOC_SECURE
-    /* Room for the canary while keeping the alignment the default build
-     * gives (the largest power of two dividing the size, up to 16): a
-     * multiple of 16 takes a class 16 larger, which is a multiple of 16 too
-     * (every class from 128 B on is a multiple of 32). */
-    size = size < CHECK_MIN_USABLE ? 2 * CHECK_CANARY_BYTES
-                                   : size + ((size & 15) ? CHECK_CANARY_BYTES : 2 * CHECK_CANARY_BYTES);
-#endif
-    return sc_lookup[(size + SC_QUANTUM - 1) >> 3];
-}
-
-/* Class of any request of at most SC_LARGE_MAX bytes. */
-static inline unsigned check_class(size_t size) {
-    if (size <= CHECK_FAST_MAX)
-        return check_fast_class(size);
-    /* Hardened: a small class would leave no room for the canary. */
-    return sc_index(BALLOC_SECURE && size < SC_LARGE_MIN ? SC_LARGE_MIN : size);
-}
-
-/* Usable bytes of a block of class cls. */
-static inline size_t check_usable(unsigned cls) {
-    return sc_size[cls] - (cls < SC_NSMALL ? CHECK_CANARY_BYTES : 0u);
-}
 
 /* The key's byte at the block's first address. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -151,7 +104,7 @@ static inline void check_on_alloc(void *p, unsigned cls) {
     check_key_clear(p);
     if (cls < SC_NSMALL) {
         uint64_t c = check_canary_of(p);
-        memcpy((char *)p + sc_size[cls] - CHECK_CANARY_BYTES, &c, sizeof(c));
+        memcpy((char *)p + sc_size[cls] - BUILD_CANARY_BYTES, &c, sizeof(c));
     }
 }
 
@@ -160,11 +113,11 @@ static inline void check_on_alloc(void *p, unsigned cls) {
 static inline void check_on_free(void *p, unsigned cls) {
     if (cls < SC_NSMALL) {
         uint64_t c;
-        memcpy(&c, (char *)p + sc_size[cls] - CHECK_CANARY_BYTES, sizeof(c));
+        memcpy(&c, (char *)p + sc_size[cls] - BUILD_CANARY_BYTES, sizeof(c));
         if (BALLOC_UNLIKELY(c != check_canary_of(p)))
             util_fatal_ptr("overflow past the end", p);
     }
-    memset(p, CHECK_POISON, check_usable(cls));
+    memset(p, CHECK_POISON, sz_usable(cls));
     check_key_set(p);
 }
 #else
@@ -177,15 +130,5 @@ static inline void check_on_free(void *p, unsigned cls) {
     check_key_set(p);
 }
 #endif
-
-/* A step of a small xorshift generator (the hardened build's region choice). */
-static inline uint64_t check_random_next(uint64_t *state) {
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *state = x;
-    return x;
-}
 
 #endif

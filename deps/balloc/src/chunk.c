@@ -19,7 +19,7 @@ struct chunk *chunk_new(struct arena *owner) {
         return NULL;
     char *guard_end = (char *)c + CHUNK_SIZE - PAGE_SIZE_B;
     if ((uintptr_t)c >> CHUNK_ADDR_BITS ||  /* outside what chunk_map covers */
-        (CHECK_GUARD_PAGES && (pages_guard((char *)c + CHUNK_HDR_PAGES * PAGE_SIZE_B, PAGE_SIZE_B) ||
+        (BUILD_GUARD_PAGES && (pages_guard((char *)c + CHUNK_HDR_PAGES * PAGE_SIZE_B, PAGE_SIZE_B) ||
                                pages_guard(guard_end, PAGE_SIZE_B)))) {
         pages_unmap_or_leak(c, CHUNK_SIZE);
         return NULL;

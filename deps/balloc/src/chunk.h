@@ -3,8 +3,9 @@
  * Arena memory comes from the OS in 4 MiB chunks aligned to 4 MiB. The first
  * CHUNK_HDR_PAGES pages of a chunk hold its header (struct chunk): one pmap
  * entry per page (class + offset from the run's head page) and one metadata
- * pointer per page. User blocks never share a page with the header, and run
- * metadata (struct run) lives in base memory, apart from user blocks.
+ * pointer per page (to the run's record, run.h). User blocks never share a
+ * page with the header, and run records live in base memory, apart from
+ * user blocks.
  *
  * chunk_map has one byte per 4 MiB of the 47-bit address space (32 MiB of
  * zero-filled bss, touched only where balloc has chunks) saying whether the
@@ -20,8 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "check.h"
+#include "build.h"
 #include "pages.h"
+#include "run.h"
 
 #define CHUNK_LG 22
 #define CHUNK_SIZE ((size_t)1 << CHUNK_LG)
@@ -52,42 +54,7 @@ struct pmap_ent {
     uint16_t pgoff;
 };
 
-enum run_kind { RUN_FREE = 0, RUN_SLAB = 1, RUN_LARGE = 2 };
-
 struct arena;
-
-/* Page states of a free run, in the order allocation prefers them. */
-enum run_state {
-    RUN_DIRTY = 0,     /* freed, contents kept, resident */
-    RUN_MUZZY = 1,     /* given back with MADV_FREE: maybe resident, contents undefined */
-    RUN_RETAINED = 2,  /* fresh or given back with MADV_DONTNEED: reads zero, not resident */
-    RUN_NSTATES = 3
-};
-
-/* A run of pages inside one chunk.
- * Invariants: base is page-aligned and [base, base + npages pages) lies in
- * the chunk's usable pages. RUN_FREE: linked in its arena's extent set under
- * its state (enum run_state) by npages (prev/next) and by age (lru_prev/
- * lru_next, oldest first), pages marked PMAP_CLS_FREE, chunk->meta[head] and
- * [tail] point here; two touching free runs have different states.
- * RUN_SLAB / RUN_LARGE: every page's pmap has cls and pgoff, chunk->meta[head]
- * points here. RUN_SLAB: nregs regions of sc_size[cls], bit i of bitmap set
- * iff region i is free, nfree = number of set bits; heap_idx is its slot in
- * the bin's heap of non-full slabs (RUN_HEAP_NONE if not there). */
-struct run {
-    char *base;
-    uint32_t npages;
-    uint8_t kind;
-    uint8_t cls;
-    uint8_t state;             /* enum run_state; RUN_FREE runs only */
-    uint8_t pad;
-    struct run *prev, *next;
-    struct run *lru_prev, *lru_next;
-    uint32_t heap_idx;
-    uint16_t nfree, nregs;
-    uint64_t bitmap[8];
-};
-#define RUN_HEAP_NONE UINT32_MAX
 
 struct chunk {
     struct pmap_ent pmap[CHUNK_PAGES];
@@ -100,8 +67,8 @@ struct chunk {
  * pages, and a guard page at the end (so the next chunk's header is guarded
  * on both sides too). Guard pages are marked PMAP_CLS_NONE, like the header. */
 #define CHUNK_HDR_PAGES ((sizeof(struct chunk) + PAGE_SIZE_B - 1) >> PAGE_LG)
-#define CHUNK_FIRST_PAGE (CHUNK_HDR_PAGES + CHECK_GUARD_PAGES)
-#define CHUNK_USABLE_PAGES (CHUNK_PAGES - CHUNK_FIRST_PAGE - CHECK_GUARD_PAGES)
+#define CHUNK_FIRST_PAGE (CHUNK_HDR_PAGES + BUILD_GUARD_PAGES)
+#define CHUNK_USABLE_PAGES (CHUNK_PAGES - CHUNK_FIRST_PAGE - BUILD_GUARD_PAGES)
 
 extern uint8_t chunk_map[CHUNK_MAP_LEN];
 

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "util.h"
+
 uint32_t decay_weight[DECAY_NSTEPS];
 int decay_background;
 void (*decay_wake_hook)(void);
@@ -19,14 +21,7 @@ void decay_boot(void) {
         decay_weight[i] = (uint32_t)(((uint64_t)1 << DECAY_FP_LG) - decay_smootherstep_fp(i + 1));
 }
 
-static uint64_t decay_jitter(struct decay *d) {
-    uint64_t x = d->rng;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    d->rng = x;
-    return x % d->interval_ns;
-}
+static uint64_t decay_jitter(struct decay *d) { return util_xorshift64(&d->rng) % d->interval_ns; }
 
 static void decay_set_deadline(struct decay *d) {
     if (d->ms < 0)

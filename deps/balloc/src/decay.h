@@ -50,8 +50,9 @@ struct decay {
 
 /* Set while a background thread purges (allocating threads then leave
  * decay to it), and the hook that wakes it; owners call the hook when pages
- * are pending and the thread may be asleep (it only signals, so it may be
- * called under an arena lock, but never under the huge cache lock). */
+ * are pending and the thread may be asleep (it takes the background lock,
+ * so it may be called under an arena lock but not under the huge cache
+ * lock: lockrank.h). */
 extern int decay_background;
 extern void (*decay_wake_hook)(void);
 

@@ -2,16 +2,7 @@
 
 #include <errno.h>
 
-#include "base.h"
-
-struct run *run_new(void) {
-    struct run *r = base_alloc(sizeof(struct run));
-    if (r)
-        r->heap_idx = RUN_HEAP_NONE;
-    return r;
-}
-
-void run_delete(struct run *r) { base_free(r, sizeof(struct run)); }
+#include "run.h"
 
 /* Insert r as the newest run of its state (no merging). */
 static void eset_insert(struct eset *es, struct run *r) {

@@ -27,6 +27,7 @@
 
 #include "bitmap.h"
 #include "chunk.h"
+#include "run.h"
 
 /* Invariants: every RUN_FREE run of state s is in bucket[s][npages] and on
  * lru list s; bit n of nonempty[s] is set iff bucket[s][n] != NULL;
@@ -37,9 +38,6 @@ struct eset {
     struct run *lru_head[RUN_NSTATES], *lru_tail[RUN_NSTATES];
     size_t npages[RUN_NSTATES];
 };
-
-struct run *run_new(void);
-void run_delete(struct run *r);
 
 /* Add a whole fresh chunk's usable pages as one retained free run. */
 bool extent_add_chunk(struct eset *es, struct chunk *c);

@@ -4,9 +4,10 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "check.h"
+#include "build.h"
 #include "chunk.h"
 #include "decay.h"
+#include "lockrank.h"
 
 /* Live blocks: atomic counters, no lock. */
 static size_t huge_allocated_bytes, huge_mapped_bytes, huge_count;
@@ -164,7 +165,7 @@ static void cache_carve(unsigned i, char *s, size_t len) {
  * smallest range that holds them, or else the largest range moved and
  * grown (its pages keep their place in RAM). NULL if the cache cannot help. */
 static char *cache_get(size_t need) {
-    pthread_mutex_lock(&huge_lock);
+    lockrank_lock(&huge_lock, LOCKRANK_HUGE);
     unsigned best = UINT_MAX, grow = UINT_MAX;
     size_t grow_avail = 0;
     for (unsigned i = 0; i < huge_ncache; i++) {
@@ -184,14 +185,14 @@ static char *cache_get(size_t need) {
     if (best != UINT_MAX) {
         s = (char *)huge_chunk_ceil((uintptr_t)huge_cache[best].base);
         cache_carve(best, s, need);
-        pthread_mutex_unlock(&huge_lock);
+        lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
         return s;
     }
     if (grow != UINT_MAX) {
         s = (char *)huge_chunk_ceil((uintptr_t)huge_cache[grow].base);
         cache_carve(grow, s, grow_avail);
     }
-    pthread_mutex_unlock(&huge_lock);
+    lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
     if (s == NULL)
         return NULL;
     /* In place if the address space after it is free, else into a fresh
@@ -202,10 +203,10 @@ static char *cache_get(size_t need) {
     char *t = pages_map_aligned(need, CHUNK_SIZE);
     if (t && !pages_move(s, grow_avail, t, need))
         return t;  /* a failed move has disposed of t itself */
-    pthread_mutex_lock(&huge_lock);
+    lockrank_lock(&huge_lock, LOCKRANK_HUGE);
     cache_put(s, grow_avail);
     cache_trim(cache_limit());
-    pthread_mutex_unlock(&huge_lock);
+    lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
     return NULL;
 }
 
@@ -244,20 +245,20 @@ void huge_boot(int64_t decay_ms) {
 }
 
 void huge_set_decay_ms(int64_t ms) {
-    pthread_mutex_lock(&huge_lock);
+    lockrank_lock(&huge_lock, LOCKRANK_HUGE);
     uint64_t now = pages_clock_ns();
     decay_set_ms(&huge_decay_state, ms, now);
     cache_decay(now);
-    pthread_mutex_unlock(&huge_lock);
+    lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
 }
 
 uint64_t huge_decay(uint64_t now_ns) {
-    pthread_mutex_lock(&huge_lock);
+    lockrank_lock(&huge_lock, LOCKRANK_HUGE);
     cache_decay(now_ns);
     uint64_t next = DECAY_NEVER;
     if ((huge_cache_bytes || huge_decay_state.nlast) && huge_decay_state.ms > 0)
         next = huge_decay_state.deadline_ns;
-    pthread_mutex_unlock(&huge_lock);
+    lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
     return next;
 }
 
@@ -273,7 +274,7 @@ void *huge_alloc(size_t size, size_t align, bool zero) {
     /* Hardened: a guard page between the header and the block, one after. */
     if (a < HUGE_HDR_OFF)
         a = HUGE_HDR_OFF;
-    size_t tail = CHECK_GUARD_PAGES * PAGE_SIZE_B;
+    size_t tail = BUILD_GUARD_PAGES * PAGE_SIZE_B;
     if (usable < size || a + usable + tail < usable)
         return NULL;
     char *map, *user;
@@ -307,7 +308,7 @@ void *huge_alloc(size_t size, size_t align, bool zero) {
         kind = CHUNK_KIND_HUGE_PREV;
     }
     if (((uintptr_t)user + usable) >> CHUNK_ADDR_BITS ||
-        (CHECK_GUARD_PAGES && (pages_guard(user - PAGE_SIZE_B, PAGE_SIZE_B) ||
+        (BUILD_GUARD_PAGES && (pages_guard(user - PAGE_SIZE_B, PAGE_SIZE_B) ||
                                pages_guard(user + usable, PAGE_SIZE_B)))) {
         pages_unmap_or_leak(map, map_size);
         return NULL;
@@ -355,11 +356,11 @@ void huge_free(struct huge_hdr *h) {
         pages_unmap_or_leak(map, map_size);
         return;
     }
-    pthread_mutex_lock(&huge_lock);
+    lockrank_lock(&huge_lock, LOCKRANK_HUGE);
     cache_put(map, map_size);
     cache_trim(cache_limit());
     bool wake = cache_after_put();
-    pthread_mutex_unlock(&huge_lock);
+    lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
     if (wake)
         huge_wake_background();
 }
@@ -378,16 +379,16 @@ bool huge_resize(struct huge_hdr *h, size_t size) {
     size_t new_map = head + usable;
     char *end = h->map + h->map_size;
     if (new_map < h->map_size) {
-        pthread_mutex_lock(&huge_lock);
+        lockrank_lock(&huge_lock, LOCKRANK_HUGE);
         cache_put(h->map + new_map, h->map_size - new_map);
         cache_trim(cache_limit());
         bool wake = cache_after_put();
-        pthread_mutex_unlock(&huge_lock);
+        lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
         if (wake)
             huge_wake_background();
     } else {
         size_t extra = new_map - h->map_size, took = 0;
-        pthread_mutex_lock(&huge_lock);
+        lockrank_lock(&huge_lock, LOCKRANK_HUGE);
         for (unsigned i = 0; i < huge_ncache; i++) {
             if (huge_cache[i].base == end) {
                 took = huge_cache[i].size < extra ? huge_cache[i].size : extra;
@@ -395,12 +396,12 @@ bool huge_resize(struct huge_hdr *h, size_t size) {
                 break;
             }
         }
-        pthread_mutex_unlock(&huge_lock);
+        lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
         if (took < extra && pages_resize_inplace(h->map, h->map_size + took, new_map)) {
             if (took) {
-                pthread_mutex_lock(&huge_lock);
+                lockrank_lock(&huge_lock, LOCKRANK_HUGE);
                 cache_put(end, took);
-                pthread_mutex_unlock(&huge_lock);
+                lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
             }
             return true;
         }
@@ -413,20 +414,20 @@ bool huge_resize(struct huge_hdr *h, size_t size) {
 }
 
 void huge_purge(void) {
-    pthread_mutex_lock(&huge_lock);
+    lockrank_lock(&huge_lock, LOCKRANK_HUGE);
     cache_trim(0);
     decay_purged(&huge_decay_state, huge_cache_bytes >> PAGE_LG);  /* what an munmap failure left */
-    pthread_mutex_unlock(&huge_lock);
+    lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
 }
 
 void huge_stats(size_t *allocated, size_t *mapped, size_t *metadata, size_t *cached) {
     size_t c = __atomic_load_n(&huge_cache_bytes, __ATOMIC_RELAXED);
     *allocated = __atomic_load_n(&huge_allocated_bytes, __ATOMIC_RELAXED);
     *mapped = __atomic_load_n(&huge_mapped_bytes, __ATOMIC_RELAXED) + c;
-    *metadata = __atomic_load_n(&huge_count, __ATOMIC_RELAXED) * (HUGE_HDR_OFF + CHECK_GUARD_PAGES * PAGE_SIZE_B);
+    *metadata = __atomic_load_n(&huge_count, __ATOMIC_RELAXED) * (HUGE_HDR_OFF + BUILD_GUARD_PAGES * PAGE_SIZE_B);
     *cached = c;
 }
 
-void huge_prefork(void) { pthread_mutex_lock(&huge_lock); }
-void huge_postfork_parent(void) { pthread_mutex_unlock(&huge_lock); }
-void huge_postfork_child(void) { pthread_mutex_init(&huge_lock, NULL); }
+void huge_prefork(void) { lockrank_lock(&huge_lock, LOCKRANK_HUGE); }
+void huge_postfork_parent(void) { lockrank_unlock(&huge_lock, LOCKRANK_HUGE); }
+void huge_postfork_child(void) { lockrank_reinit(&huge_lock, LOCKRANK_HUGE); }

@@ -27,9 +27,9 @@
  * no longer allows is unmapped, smallest ranges first; a decay time of 0
  * keeps no cache at all.
  *
- * Counters are atomic; the cache has one lock, a leaf (no other lock is
- * taken while it is held, and it is never taken under another). Error convention: huge_alloc returns NULL on
- * OOM; huge_resize returns true on failure; huge_hdr_of returns NULL for
+ * Counters are atomic; the cache has one lock, under which no other lock is
+ * taken (its rank: lockrank.h). Error convention: huge_alloc returns NULL
+ * on OOM; huge_resize returns true on failure; huge_hdr_of returns NULL for
  * anything that is not a huge block's user pointer.
  */
 #ifndef BALLOC_HUGE_H
@@ -39,11 +39,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "check.h"
+#include "build.h"
 #include "pages.h"
 
 /* Distance from a huge block's header to its user pointer, at least. */
-#define HUGE_HDR_OFF ((1u + CHECK_GUARD_PAGES) * PAGE_SIZE_B)
+#define HUGE_HDR_OFF ((1u + BUILD_GUARD_PAGES) * PAGE_SIZE_B)
 #define HUGE_MAGIC 0x6261686775676521ull
 #define HUGE_CACHE_MIN ((size_t)64 << 20)
 #define HUGE_CACHE_SLOTS 32

@@ -14,8 +14,8 @@
  * Classes up to 14336 B are small (43 classes). A slab of class size s has
  * lcm(s, page) bytes: no tail is wasted, and it holds page / gcd(s, page)
  * <= 512 regions (every s is a multiple of 8). Classes from 16 KiB to 3.5 MiB
- * are page runs (32 classes); the next class, 4 MiB, is the first size
- * served by its own mapping, rounded to pages.
+ * are page runs (32 classes); every size above SC_LARGE_MAX is huge: its
+ * own mapping, rounded up to pages, with no class.
  */
 
 uint32_t sc_size[SC_NCLASSES];

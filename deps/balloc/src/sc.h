@@ -24,7 +24,6 @@
 #define SC_SMALL_MAX ((size_t)14336)
 #define SC_LARGE_MIN ((size_t)16384)
 #define SC_LARGE_MAX ((size_t)3670016)   /* 3.5 MiB */
-#define SC_HUGE_MIN ((size_t)4 << 20)    /* 4 MiB: first size of the next class */
 #define SC_LOOKUP_MAX ((size_t)32768)
 #define SC_LOOKUP_LEN (SC_LOOKUP_MAX / SC_QUANTUM + 1)
 #define SC_SLAB_MAXREGS 512

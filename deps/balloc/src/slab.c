@@ -4,8 +4,8 @@
 
 #include "base.h"
 #include "bitmap.h"
-#include "check.h"
 #include "sc.h"
+#include "util.h"
 
 int slab_policy = SLAB_POLICY_FULLEST;
 
@@ -15,12 +15,12 @@ void slab_init(struct run *s, unsigned cls) {
     s->nregs = sc_slab_nregs[cls];
     s->nfree = s->nregs;
     s->heap_idx = RUN_HEAP_NONE;
-    bitmap_init_set(s->bitmap, 8, s->nregs);
+    bitmap_init_set(s->bitmap, RUN_BITMAP_WORDS, s->nregs);
 }
 
 unsigned slab_take(struct run *s, void **out, unsigned n) {
     unsigned got = 0, size = sc_size[s->cls];
-    for (unsigned w = 0; w < 8 && got < n; w++) {
+    for (unsigned w = 0; w < RUN_BITMAP_WORDS && got < n; w++) {
         uint64_t m = s->bitmap[w];
         while (m && got < n) {
             unsigned b = (unsigned)__builtin_ctzll(m);
@@ -37,11 +37,11 @@ unsigned slab_take_random(struct run *s, void **out, unsigned n, uint64_t *rng) 
     unsigned got = 0, size = sc_size[s->cls];
     while (got < n && s->nfree) {
         /* The first free region at or after a random index, wrapping. */
-        unsigned start = (unsigned)(check_random_next(rng) % s->nregs);
+        unsigned start = (unsigned)(util_xorshift64(rng) % s->nregs);
         unsigned w = start / 64, b = start % 64;
         uint64_t m = s->bitmap[w] & (~0ull << b);
         while (m == 0) {
-            w = (w + 1) % BITMAP_WORDS(SC_SLAB_MAXREGS);
+            w = (w + 1) % RUN_BITMAP_WORDS;
             m = s->bitmap[w];
         }
         unsigned idx = w * 64u + (unsigned)__builtin_ctzll(m);

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "chunk.h"
+#include "run.h"
 
 enum slab_policy { SLAB_POLICY_FULLEST = 0, SLAB_POLICY_LOWEST = 1 };
 extern int slab_policy;

@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "base.h"
-#include "check.h"
+#include "lockrank.h"
+#include "sz.h"
 
 _Thread_local struct tcache tcache_tls __attribute__((tls_model("initial-exec")));
 
@@ -74,7 +75,7 @@ void tcache_init(struct tcache *tc) {
     }
     tc->slots = slots;
     tc->slots_bytes = bytes;
-    pthread_mutex_lock(&tcache_lock);
+    lockrank_lock(&tcache_lock, LOCKRANK_TCACHE_REGISTRY);
     tc->prev = NULL;
     tc->next = tcache_list;
     if (tcache_list)
@@ -91,7 +92,7 @@ void tcache_init(struct tcache *tc) {
     tc->state = TCACHE_ACTIVE;
     for (unsigned c = 0; c < SC_NTCACHE; c++)
         __atomic_store_n(&tc->bins[c].cap, tcache_cap[c], __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&tcache_lock);
+    lockrank_unlock(&tcache_lock, LOCKRANK_TCACHE_REGISTRY);
 }
 
 /* Return the oldest blocks of bin cls, keeping the newest `keep`. They
@@ -112,14 +113,14 @@ static void tcache_bin_flush(struct tcache *tc, unsigned cls, uint32_t keep) {
     while (left) {
         struct arena *a = arena_of_ptr(items[0]);
         uint32_t j = 0;
-        pthread_mutex_lock(&a->lock);
+        arena_lock(a);
         for (uint32_t i = 0; i < left; i++) {
             if (arena_of_ptr(items[i]) == a)
                 arena_free_locked(a, items[i]);
             else
                 items[j++] = items[i];
         }
-        pthread_mutex_unlock(&a->lock);
+        arena_unlock(a);
         left = j;
     }
 }
@@ -207,14 +208,14 @@ void tcache_flush_all(struct tcache *tc) {
 
 bool tcache_holds(const void *p, unsigned cls) {
     bool found = false;
-    pthread_mutex_lock(&tcache_lock);
+    lockrank_lock(&tcache_lock, LOCKRANK_TCACHE_REGISTRY);
     for (struct tcache *tc = tcache_list; tc && !found; tc = tc->next) {
         struct tbin *b = &tc->bins[cls];
         uint32_t n = __atomic_load_n(&b->n, __ATOMIC_RELAXED);
         for (uint32_t i = 0; i < n && !found; i++)
             found = __atomic_load_n(&b->stack[i], __ATOMIC_RELAXED) == p;
     }
-    pthread_mutex_unlock(&tcache_lock);
+    lockrank_unlock(&tcache_lock, LOCKRANK_TCACHE_REGISTRY);
     return found;
 }
 
@@ -244,7 +245,7 @@ static void tcache_destroy(void *arg) {
         return;
     }
     tcache_flush_all(tc);
-    pthread_mutex_lock(&tcache_lock);
+    lockrank_lock(&tcache_lock, LOCKRANK_TCACHE_REGISTRY);
     for (unsigned c = 0; c < SC_NTCACHE; c++) {
         __atomic_store_n(&tc->bins[c].cap, 0, __ATOMIC_RELAXED);
         tc->bins[c].stack = NULL;
@@ -256,7 +257,7 @@ static void tcache_destroy(void *arg) {
     if (tc->next)
         tc->next->prev = tc->prev;
     tc->state = TCACHE_DEAD;
-    pthread_mutex_unlock(&tcache_lock);
+    lockrank_unlock(&tcache_lock, LOCKRANK_TCACHE_REGISTRY);
     base_free(tc->slots, tc->slots_bytes);
     tc->slots = NULL;
     /* Later destructors may still allocate, uncached, from tc->arena; the
@@ -264,8 +265,8 @@ static void tcache_destroy(void *arg) {
     arena_unbind(tc->arena);
 }
 
-void tcache_registry_lock(void) { pthread_mutex_lock(&tcache_lock); }
-void tcache_registry_unlock(void) { pthread_mutex_unlock(&tcache_lock); }
+void tcache_registry_lock(void) { lockrank_lock(&tcache_lock, LOCKRANK_TCACHE_REGISTRY); }
+void tcache_registry_unlock(void) { lockrank_unlock(&tcache_lock, LOCKRANK_TCACHE_REGISTRY); }
 
 size_t tcache_cached_bytes_locked(unsigned *nthreads) {
     size_t bytes = 0;
@@ -273,17 +274,17 @@ size_t tcache_cached_bytes_locked(unsigned *nthreads) {
     for (struct tcache *tc = tcache_list; tc; tc = tc->next) {
         nt++;
         for (unsigned c = 0; c < SC_NTCACHE; c++)
-            bytes += (size_t)__atomic_load_n(&tc->bins[c].n, __ATOMIC_RELAXED) * check_usable(c);
+            bytes += (size_t)__atomic_load_n(&tc->bins[c].n, __ATOMIC_RELAXED) * sz_usable(c);
     }
     *nthreads = nt;
     return bytes;
 }
 
-void tcache_prefork(void) { pthread_mutex_lock(&tcache_lock); }
-void tcache_postfork_parent(void) { pthread_mutex_unlock(&tcache_lock); }
+void tcache_prefork(void) { lockrank_lock(&tcache_lock, LOCKRANK_TCACHE_REGISTRY); }
+void tcache_postfork_parent(void) { lockrank_unlock(&tcache_lock, LOCKRANK_TCACHE_REGISTRY); }
 
 void tcache_postfork_child(void) {
-    pthread_mutex_init(&tcache_lock, NULL);
+    lockrank_reinit(&tcache_lock, LOCKRANK_TCACHE_REGISTRY);
     /* Only the forking thread survives; the other caches are abandoned. */
     struct tcache *self = &tcache_tls;
     arena_threads_reset_child(self->state == TCACHE_ACTIVE ? self->arena : NULL);

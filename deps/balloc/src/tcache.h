@@ -2,9 +2,11 @@
  * SC_NTCACHE, up to 32 KiB).
  *
  * Each bin is a bounded stack: the fast paths (in balloc.c) pop and push
- * without locks. An empty bin is refilled with cap/2 blocks under one arena
- * lock; a full bin flushes its oldest half, each block to the arena that
- * owns it. Every TCACHE_GC_EVENTS refills/flushes a sweep runs: each bin
+ * without locks. An empty bin is refilled with cap/2 blocks: a small
+ * class's under one arena lock (arena_fill_small), a large cached class's
+ * (16 to 32 KiB) one arena_alloc_large, so one lock, per block. A full bin
+ * flushes its oldest half, each block to the arena that owns it (one lock
+ * per arena met). Every TCACHE_GC_EVENTS refills/flushes a sweep runs: each bin
  * gives back 3/4 of its low-water mark (blocks that sat unused through the
  * whole period), oldest first. The whole cache is flushed, and the thread
  * unbound from its arena, at thread exit (pthread key destructor).
@@ -44,7 +46,12 @@ struct tbin {
     uint32_t cap;
 };
 
-/* Set n (read by other threads for stats) and refresh top. */
+/* Only the owner thread writes a bin; other threads read its n (stats,
+ * tcache_holds), so every write of n is a relaxed atomic store (on x86-64
+ * the same plain mov), and these three functions are the only writers.
+ * The owner reads its own n with plain loads. */
+
+/* Set n after a batch changed stack[0, n) (refill, flush), and refresh top. */
 static inline void tbin_set_n(struct tbin *b, uint32_t n) {
     __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
     b->top = b->stack[(ptrdiff_t)n - 1];
@@ -94,7 +101,7 @@ bool tcache_holds(const void *p, unsigned cls);
  * both fast paths fall to the slow path, which goes to the arena). */
 void tcache_set_enabled(struct tcache *tc, bool on);
 bool tcache_enabled(const struct tcache *tc);
-/* Bytes in all live caches and their number; caller holds the registry lock. */
+/* Take and drop the lock of the registry of live caches. */
 void tcache_registry_lock(void);
 void tcache_registry_unlock(void);
 size_t tcache_cached_bytes_locked(unsigned *nthreads);
@@ -103,3 +110,4 @@ void tcache_postfork_parent(void);
 void tcache_postfork_child(void);
 
 #endif
+/* Bytes in all live caches and their number; caller holds the registry lock. */

@@ -22,7 +22,7 @@ static const char *const cases[] = {
     "interior_free_small",    "interior_free_large",   "interior_free_huge",
     "sized_free_wrong_small", "sized_free_wrong_large", "realloc_after_free",
     "realloc_after_free_flushed", "realloc_after_free_large", "double_free_defrag",
-    "double_free_defrag_cached",
+    "double_free_defrag_cached", "lock_order",            "lock_order_arenas",
 #if BALLOC_SECURE
     "secure_canary",          "secure_guard_large",    "secure_guard_huge",
 #endif

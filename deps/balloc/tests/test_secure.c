@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "pages.h"
 #include "sc.h"
+#include "sz.h"
 
 /* The protection of the mapping holding address a, from /proc/self/maps:
  * "rw-p", "---p", ... (or "" if a is not mapped). */
@@ -45,9 +46,9 @@ TEST(usable_sizes) {
     CHECK_EQ(balloc_good_size(16384), 16384);
     for (size_t s = 0; s <= 40000; s++) {
         size_t u = balloc_good_size(s);
-        unsigned cls = check_class(s);
+        unsigned cls = sz_class(s);
         size_t align = s == 0 ? 1 : (size_t)1 << __builtin_ctzl(s);
-        if (u < s || (cls < SC_NSMALL && u + CHECK_CANARY_BYTES != sc_size[cls]) ||
+        if (u < s || (cls < SC_NSMALL && u + BUILD_CANARY_BYTES != sc_size[cls]) ||
             sc_size[cls] % (align < 16 ? align : 16) != 0) {
             CHECK(0);
             printf("  size %zu: usable %zu\n", s, u);
