@@ -165,8 +165,7 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
             if (tc->state == TCACHE_ACTIVE) {
                 struct tbin *b = &tc->bins[cls];
                 if (b->n > b->low) {
-                    p = b->top;
-                    tbin_set_n(b, b->n - 1);
+                    p = tbin_pop(b, b->n);
                 } else {
                     p = tcache_alloc_slow(tc, cls);
                 }
@@ -194,12 +193,10 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
 BALLOC_INLINE void *balloc_malloc_inline(size_t size, size_t *usable) {
     if (BALLOC_LIKELY(size <= SZ_FAST_MAX)) {
         unsigned cls = sz_fast_class(size);
-        struct tbin *b = &tcache_tls.bins[cls];
+        struct tbin *b = tcache_bin(cls);
         uint32_t n = b->n;
         if (BALLOC_LIKELY(n > b->low)) {
-            void *p = b->top;
-            b->top = b->stack[(ptrdiff_t)n - 2];
-            b->n = n - 1;
+            void *p = tbin_pop(b, n);
             check_on_alloc(p, cls);
             if (usable)
                 *usable = sz_usable(cls);
@@ -280,8 +277,7 @@ static BALLOC_COLD size_t balloc_free_slow(void *p) {
         if (cls < SC_NTCACHE && tc->state == TCACHE_ACTIVE && tc->bins[cls].cap) {
             struct tbin *b = &tc->bins[cls];
             if (b->n < b->cap) {
-                b->stack[b->n] = p;
-                tbin_set_n(b, b->n + 1);
+                tbin_push(b, b->n, p);
             } else {
                 tcache_free_flush(tc, cls, p);
             }
@@ -321,16 +317,14 @@ BALLOC_INLINE size_t balloc_free_inline(void *p, bool sized, size_t size) {
              * a large run's pages past its block are marked PMAP_CLS_NONE). */
             uint64_t off = (a & PAGE_MASK_B) + ((uint64_t)e.pgoff << PAGE_LG);
             uint64_t m = sc_div_magic[cls];
-            struct tbin *b = &tcache_tls.bins[cls];
+            struct tbin *b = tcache_bin(cls);
             uint32_t n = b->n;
             /* A block holding the free key takes the slow path, which
              * checks whether it is free already (a tail call: nothing
              * stays live across it). */
             if (BALLOC_LIKELY(off * m <= m - 1 && n < b->cap && !check_key_present(p))) {
                 check_on_free(p, cls);
-                b->stack[n] = p;
-                b->top = p;
-                b->n = n + 1;
+                tbin_push(b, n, p);
                 return sz_usable(cls);
             }
         }

@@ -158,12 +158,9 @@ void *tcache_alloc_slow(struct tcache *tc, unsigned cls) {
         return arena_alloc_large(tc->arena, cls, 0, &zeroed);
     }
     if (b->n) {
-        uint32_t n = b->n - 1;
-        if (b->low > n)
-            b->low = n;
-        void *p = b->stack[n];
-        tbin_set_n(b, n);
-        return p;
+        if (b->low > b->n - 1)
+            b->low = b->n - 1;
+        return tbin_pop(b, b->n);
     }
     tcache_tick(tc);
     uint32_t want = b->cap / 2, got = 0;
@@ -194,8 +191,7 @@ void tcache_free_flush(struct tcache *tc, unsigned cls, void *p) {
         return;
     }
     tcache_bin_flush(tc, cls, b->cap / 2);
-    b->stack[b->n] = p;
-    tbin_set_n(b, b->n + 1);
+    tbin_push(b, b->n, p);
     tcache_tick(tc);
 }
 

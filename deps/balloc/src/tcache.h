@@ -57,6 +57,21 @@ static inline void tbin_set_n(struct tbin *b, uint32_t n) {
     b->top = b->stack[(ptrdiff_t)n - 1];
 }
 
+/* Take the newest block. n is b->n as the caller read it, n > 0. */
+static inline void *tbin_pop(struct tbin *b, uint32_t n) {
+    void *p = b->top;
+    b->top = b->stack[(ptrdiff_t)n - 2];
+    __atomic_store_n(&b->n, n - 1, __ATOMIC_RELAXED);
+    return p;
+}
+
+/* Add p as the newest block. n is b->n as the caller read it, n < cap. */
+static inline void tbin_push(struct tbin *b, uint32_t n, void *p) {
+    b->stack[n] = p;
+    b->top = p;
+    __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
+}
+
 struct tcache {
     struct tbin bins[SC_NTCACHE];
     struct arena *arena;        /* this thread's arena */
@@ -70,6 +85,16 @@ struct tcache {
 };
 
 extern _Thread_local struct tcache tcache_tls __attribute__((tls_model("initial-exec")));
+
+/* This thread's bin of class cls, for the fast paths. The empty asm makes
+ * the address an opaque value computed once: without it gcc computes the
+ * thread-local address a second time for tbin_pop's and tbin_push's atomic
+ * store. */
+static inline struct tbin *tcache_bin(unsigned cls) {
+    struct tbin *b = &tcache_tls.bins[cls];
+    __asm__("" : "+r"(b));
+    return b;
+}
 
 /* Caps per class; classes above max_size (all, with 0) are not cached. */
 void tcache_boot(size_t max_size);
