@@ -101,9 +101,12 @@ $(BALLOC_LIB): FORCE
 	  EXTRA_CFLAGS='$(SAN_FLAGS) $(SECURE_FLAG)' $(BALLOC_LIB) $(BALLOC_INTERNAL_LIB)
 endif
 
-$(LIB): $(B)/zmalloc.o $(BALLOC_LIB)
+# The core (what a server vendors), then the parts built on its API.
+ZMALLOC_OBJS := $(B)/zmalloc.o $(B)/zmalloc_defrag.o $(B)/zmalloc_report.o
+$(LIB): $(ZMALLOC_OBJS) $(BALLOC_LIB)
 	rm -f $@
-	printf 'CREATE $@\nADDMOD $(B)/zmalloc.o\n$(if $(BALLOC_LIB),ADDLIB $(BALLOC_LIB)\n)SAVE\nEND\n' | ar -M
+	{ echo 'CREATE $@'; printf 'ADDMOD %s\n' $(ZMALLOC_OBJS); \
+	  $(if $(BALLOC_LIB),echo 'ADDLIB $(BALLOC_LIB)';) echo SAVE; echo END; } | ar -M
 
 -include $(wildcard $(B)/*.d $(B)/*/*.d)
 

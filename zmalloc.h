@@ -158,11 +158,15 @@ void zlibc_trim(void);
 void zmadvise_dontneed(void *ptr);
 
 #ifdef HAVE_DEFRAG
-/* Cache-bypassing allocation and free, counted like zmalloc and zfree. */
+/* Cache-bypassing allocation and free, counted like zmalloc and zfree
+ * (ztrymalloc_no_tcache: NULL on failure, like ztrymalloc). */
 void *zmalloc_no_tcache(size_t size);
+void *ztrymalloc_no_tcache(size_t size);
 void zfree_no_tcache(void *ptr);
 /* 1 if moving the block would help empty a sparse slab. */
 int zmalloc_defrag_hint(void *ptr);
+
+/* In zmalloc_defrag.c (optional when vendoring). */
 /* Moves the block if the hint says so: returns the new block (same size and
  * contents, ptr freed), or NULL with ptr untouched. The count is unchanged. */
 void *zmalloc_defrag_alloc(void *ptr);
@@ -206,7 +210,8 @@ void *zrealloc_with_flags(void *ptr, size_t size, int flags);
 void zfree_with_flags(void *ptr, int flags);
 #endif
 
-/* The figures of a server's INFO memory section, from one call. */
+/* The figures of a server's INFO memory section, from one call. In
+ * zmalloc_report.c (optional when vendoring). */
 #define ZMALLOC_REPORT_VERSION 1
 struct zmalloc_report {
     unsigned version;           /* ZMALLOC_REPORT_VERSION */

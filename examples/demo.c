@@ -14,10 +14,10 @@
  * shows, from one zmalloc_get_memory_report() call.
  *
  * Build from the repository root with `make demo`, or by hand:
- *   cc -std=c11 -O2 -I. -c zmalloc.c -o zmalloc.o
- *   cc -std=c11 -O2 -I. examples/demo.c zmalloc.o -lpthread -o demo
+ *   cc -std=c11 -O2 -I. examples/demo.c zmalloc.c zmalloc_defrag.c
+ *      zmalloc_report.c -lpthread -o demo
  * (add -DUSE_JEMALLOC ... -ljemalloc and so on for another backend; compile
- * both files with the same flags). Run `./demo --help` for the options. */
+ * all the files with the same flags). Run `./demo --help` for the options. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
