@@ -75,7 +75,7 @@ LIBS := $(LIBS_$(MALLOC)) -lpthread
 
 LIB := $(B)/libzmalloc.a
 
-.PHONY: vendor test-server bench-server fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure balloc-nokey deps install print-libs print-backends clean
+.PHONY: vendor test-server bench-server fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure balloc-nokey deps install print-libs print-cflags print-backends check-config clean
 all: lib
 lib: $(LIB)
 
@@ -241,6 +241,17 @@ deps:
 
 print-libs:
 	@echo "$(abspath $(LIB)) $(LIBS)"
+
+# What a program that includes zmalloc.h compiles with to match this build's
+# library (make print-libs): the include directories and the backend's -D
+# flags. Other flags fail to link (zmalloc.h: zmalloc_config_*).
+print-cflags:
+	@echo "$(strip -I$(CURDIR) $(foreach f,$(DEFS),$(if $(filter -I%,$f),-I$(abspath $(f:-I%=%)),$f)))"
+
+# A program compiled with another configuration's flags fails to link; with
+# print-cflags' it links and reports the library's configuration.
+check-config:
+	@bash tests/test_config.sh
 
 # Every backend, one a line: its MALLOC= name and its Debian package (- when
 # it needs none). tests/run-matrix.sh, tests/fuzz/run.sh and bench/run.sh

@@ -39,6 +39,10 @@ void zlibc_free(void *ptr) { free(ptr); }
 
 #include "backends/select.h"
 
+/* The configuration this file is built for (zmalloc.h): what every program
+ * compiled for the same one links against. */
+const char ZMALLOC_CONFIG_SYMBOL[] = "";
+
 /* Defaults for what a server's own config.h may not define. */
 #ifndef CACHE_LINE_SIZE
 #define CACHE_LINE_SIZE 64

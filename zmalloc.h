@@ -47,6 +47,27 @@
 #define HAVE_DEFRAG 1
 #endif
 
+/* The configuration this header is compiled for, as a symbol name:
+ * zmalloc_config_<backend>_<usable|prefix> (zmalloc_config_balloc_usable,
+ * zmalloc_config_libc_prefix, ...). zmalloc.c defines the one it was built
+ * for, and every file that includes this header keeps a pointer to the one
+ * it was compiled for (data, no code): a program compiled with other -D
+ * flags than its library, which would read a wrong HAVE_MALLOC_SIZE,
+ * HAVE_DEFRAG or ZMALLOC_LIB, fails to link instead, naming the symbol.
+ * `make print-cflags` prints the flags of a build. */
+#ifdef HAVE_MALLOC_SIZE
+#define ZM_CONFIG_MODE usable
+#else
+#define ZM_CONFIG_MODE prefix
+#endif
+#define ZM_CAT_(a, b) a##b
+#define ZM_CAT(a, b) ZM_CAT_(a, b)
+#define ZMALLOC_CONFIG_SYMBOL ZM_CAT(ZM_CAT(ZM_CAT(zmalloc_config_, ZB_NAME), _), ZM_CONFIG_MODE)
+extern const char ZMALLOC_CONFIG_SYMBOL[];
+#if defined(__GNUC__)
+__attribute__((used)) static const char *const zmalloc_config_check = ZMALLOC_CONFIG_SYMBOL;
+#endif
+
 /* zlib exports a zcalloc of its own: the four core names are macros over
  * prefixed symbols so a server linking both never sees a clash. */
 #define zmalloc zmalloc_malloc
@@ -133,8 +154,6 @@ int zmalloc_get_allocator_info_7(int refresh_stats, size_t *allocated, size_t *a
                                  size_t *frag_smallbins_bytes);
 #define ZM_ARGC_(_1, _2, _3, _4, _5, _6, _7, n, ...) n
 #define ZM_ARGC(...) ZM_ARGC_(__VA_ARGS__, 7, 6, 5, 4, 3, 2, 1, 0)
-#define ZM_CAT_(a, b) a##b
-#define ZM_CAT(a, b) ZM_CAT_(a, b)
 #define zmalloc_get_allocator_info(...)                                        \
     ZM_CAT(zmalloc_get_allocator_info_, ZM_ARGC(__VA_ARGS__))(__VA_ARGS__)
 /* Per-arena figures where the backend has arenas (jemalloc); elsewhere the

@@ -56,6 +56,7 @@ run "bundled (balloc), built with clang" check MALLOC=bundled CC=clang
 run "bundled (balloc, hardened build)" check MALLOC=bundled BALLOC_SECURE=1
 run "libc, usable-size mode" check MALLOC=libc
 run "libc, prefix-header mode" check MALLOC=libc ZMALLOC_PREFIX=yes
+run "the built configuration (print-cflags, link-time check)" check-config
 # The optional backends: those with a package (make print-backends).
 while read -r m pkg; do
     [ "$pkg" = - ] || run "$m" check MALLOC=$m
