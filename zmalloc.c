@@ -5,12 +5,12 @@
  * memory report (zmalloc_report.c) are built on its public API alone.
  *
  * zmalloc counts; the backend header (backends/NAME.h) allocates. The count
- * lives in per-thread slots, one cache line each, written only by the thread
- * that owns the slot; zmalloc_used_memory() adds them up. A thread that exits
- * gives its slot back with its balance still in it, and the next thread to
- * take the slot goes on from that balance: the sum never loses or doubles an
- * exited thread's bytes, whatever a concurrent reader sees, and the number of
- * threads is not capped. */
+ * lives in per-thread slots, two cache lines each (struct zm_slot_line says
+ * why), written only by the thread that owns the slot; zmalloc_used_memory()
+ * adds them up. A thread that exits gives its slot back with its balance
+ * still in it, and the next thread to take the slot goes on from that
+ * balance: the sum never loses or doubles an exited thread's bytes, whatever
+ * a concurrent reader sees, and the number of threads is not capped. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -84,6 +84,9 @@ typedef struct zm_slot {
     struct zm_slot *next;       /* next slot ever made; immutable once linked */
 } zm_slot;
 
+/* Each slot owns two cache lines, not one: the adjacent-line prefetcher of
+ * x86 cores fetches lines in aligned pairs, so two slots in neighbouring
+ * lines would still bounce between the cores that write them. */
 struct zm_slot_line {
     alignas(2 * CACHE_LINE_SIZE) zm_slot slot;
 };
