@@ -1,5 +1,5 @@
-# zmalloc -- make [all|test|test-server|bench|bench-server|demo|vendor|balloc|deps|install|print-libs|clean]
-#   MALLOC=bundled|libc|jemalloc|tcmalloc|tcmalloc_minimal|mimalloc
+# zmalloc -- make [all|test|test-server|bench|bench-server|demo|vendor|balloc|deps|install|print-libs|print-backends|clean]
+#   MALLOC=bundled (default), or another of `make print-backends`
 #   SANITIZER=address|undefined|memory|thread  (address = ASan + UBSan)
 #   ZMALLOC_PREFIX=yes   prefix-header accounting (for testing that mode)
 #   BALLOC_SECURE=1      balloc's hardened build (canaries, poisoning, guard pages)
@@ -12,9 +12,22 @@ BALLOC_SECURE ?= 0
 PREFIX ?= /usr/local
 OPT ?= -O2
 
-MALLOCS := bundled libc jemalloc tcmalloc tcmalloc_minimal mimalloc
+# The backends, one line each: its MALLOC= name, the flags that compile
+# zmalloc (and any program including zmalloc.h) for it, the flags that link
+# it, and the Debian package providing it (none: always available). The
+# header is backends/<name>.h (backends/README.md); nothing else names a
+# backend: `make print-backends` lists these for the scripts.
+MALLOCS :=
+BACKEND = $(eval MALLOCS += $(strip $1))$(eval DEFS_$(strip $1) := $2)$(eval LIBS_$(strip $1) := $3)$(eval PKG_$(strip $1) := $(strip $4))
+$(call BACKEND,bundled,-DUSE_BALLOC -Ideps/balloc/include,,)
+$(call BACKEND,libc,,,)
+$(call BACKEND,jemalloc,-DUSE_JEMALLOC,-ljemalloc,libjemalloc-dev)
+$(call BACKEND,tcmalloc,-DUSE_TCMALLOC,-ltcmalloc,libgoogle-perftools-dev)
+$(call BACKEND,tcmalloc_minimal,-DUSE_TCMALLOC,-ltcmalloc_minimal,libgoogle-perftools-dev)
+$(call BACKEND,mimalloc,-DUSE_MIMALLOC,-lmimalloc,libmimalloc-dev)
+
 SANITIZERS := address undefined memory thread
-DEB_PACKAGES := libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev gnuplot-nox tcl
+DEB_PACKAGES := $(sort $(foreach m,$(MALLOCS),$(PKG_$m))) gnuplot-nox tcl
 
 ifeq ($(filter $(MALLOC),$(MALLOCS)),)
 $(error MALLOC=$(MALLOC) is not a backend; choose one of: $(MALLOCS))
@@ -54,23 +67,6 @@ SECURE_FLAG := $(if $(filter 1,$(BALLOC_SECURE)),-DBALLOC_SECURE=1)
 CONFIG := $(MALLOC)$(if $(filter bundled,$(MALLOC)),$(if $(SECURE_FLAG),-secure))$(if $(filter yes,$(ZMALLOC_PREFIX)),-prefix)$(if $(SANITIZER),-$(SANITIZER))$(if $(filter clang%,$(notdir $(CC))),$(if $(filter memory,$(SANITIZER)),,-clang))
 B := build/$(CONFIG)
 
-DEFS_libc :=
-DEFS_jemalloc := -DUSE_JEMALLOC
-DEFS_tcmalloc := -DUSE_TCMALLOC
-DEFS_tcmalloc_minimal := -DUSE_TCMALLOC
-DEFS_mimalloc := -DUSE_MIMALLOC
-DEFS_bundled := -DUSE_BALLOC -Ideps/balloc/include
-LIBS_libc :=
-LIBS_jemalloc := -ljemalloc
-LIBS_tcmalloc := -ltcmalloc
-LIBS_tcmalloc_minimal := -ltcmalloc_minimal
-LIBS_mimalloc := -lmimalloc
-LIBS_bundled :=
-PKG_jemalloc := libjemalloc-dev
-PKG_tcmalloc := libgoogle-perftools-dev
-PKG_tcmalloc_minimal := libgoogle-perftools-dev
-PKG_mimalloc := libmimalloc-dev
-
 DEFS := $(DEFS_$(MALLOC)) $(if $(filter yes,$(ZMALLOC_PREFIX)),-DNO_MALLOC_USABLE_SIZE)
 WARN := -Wall -Wextra -Werror
 CFLAGS_ALL := -std=c11 $(OPT) -g $(WARN) $(SAN_FLAGS) -I. $(DEFS) $(CFLAGS)
@@ -79,7 +75,7 @@ LIBS := $(LIBS_$(MALLOC)) -lpthread
 
 LIB := $(B)/libzmalloc.a
 
-.PHONY: vendor test-server bench-server fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure balloc-nokey deps install print-libs clean
+.PHONY: vendor test-server bench-server fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure balloc-nokey deps install print-libs print-cflags print-backends check-config clean
 all: lib
 lib: $(LIB)
 
@@ -105,9 +101,12 @@ $(BALLOC_LIB): FORCE
 	  EXTRA_CFLAGS='$(SAN_FLAGS) $(SECURE_FLAG)' $(BALLOC_LIB) $(BALLOC_INTERNAL_LIB)
 endif
 
-$(LIB): $(B)/zmalloc.o $(BALLOC_LIB)
+# The core (what a server vendors), then the parts built on its API.
+ZMALLOC_OBJS := $(B)/zmalloc.o $(B)/zmalloc_defrag.o $(B)/zmalloc_report.o
+$(LIB): $(ZMALLOC_OBJS) $(BALLOC_LIB)
 	rm -f $@
-	printf 'CREATE $@\nADDMOD $(B)/zmalloc.o\n$(if $(BALLOC_LIB),ADDLIB $(BALLOC_LIB)\n)SAVE\nEND\n' | ar -M
+	{ echo 'CREATE $@'; printf 'ADDMOD %s\n' $(ZMALLOC_OBJS); \
+	  $(if $(BALLOC_LIB),echo 'ADDLIB $(BALLOC_LIB)';) echo SAVE; echo END; } | ar -M
 
 -include $(wildcard $(B)/*.d $(B)/*/*.d)
 
@@ -133,7 +132,7 @@ balloc-nokey:
 
 # Is the backend's library installed? Exit status says.
 check-backend:
-	@if [ "$(MALLOC)" = libc ] || [ "$(MALLOC)" = bundled ]; then exit 0; fi; \
+	@if [ -z "$(PKG_$(MALLOC))" ]; then exit 0; fi; \
 	printf 'int main(void){return 0;}\n' | $(CC) -x c - $(LIBS) -o /dev/null 2>/dev/null || \
 	{ echo "MALLOC=$(MALLOC) needs $(PKG_$(MALLOC)) (run 'make deps' as root)"; exit 1; }
 
@@ -206,7 +205,6 @@ bench:
 # `make test` replays the kept inputs and fuzzes each briefly.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := build/fuzz
-FUZZ_BACKENDS := bundled libc jemalloc tcmalloc mimalloc
 FUZZ_BASE := clang -g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
 FUZZ_ASAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_UBSAN := -fsanitize=fuzzer,undefined -fno-sanitize-recover=undefined
@@ -244,12 +242,32 @@ deps:
 print-libs:
 	@echo "$(abspath $(LIB)) $(LIBS)"
 
+# What a program that includes zmalloc.h compiles with to match this build's
+# library (make print-libs): the include directories and the backend's -D
+# flags. Other flags fail to link (zmalloc.h: zmalloc_config_*).
+print-cflags:
+	@echo "$(strip -I$(CURDIR) $(foreach f,$(DEFS),$(if $(filter -I%,$f),-I$(abspath $(f:-I%=%)),$f)))"
+
+# A program compiled with another configuration's flags fails to link; with
+# print-cflags' it links and reports the library's configuration.
+check-config:
+	@bash tests/test_config.sh
+
+# Every backend, one a line: its MALLOC= name and its Debian package (- when
+# it needs none). tests/run-matrix.sh, tests/fuzz/run.sh and bench/run.sh
+# loop over it.
+print-backends:
+	@$(foreach m,$(MALLOCS),echo '$m $(or $(PKG_$m),-)';)
+
+# zmalloc.h includes backends/: both go to include/zmalloc/, which the
+# .pc file's Cflags name.
 install: $(LIB)
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 zmalloc.h $(DESTDIR)$(PREFIX)/include/zmalloc.h
+	install -d $(DESTDIR)$(PREFIX)/include/zmalloc/backends $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 zmalloc.h $(DESTDIR)$(PREFIX)/include/zmalloc/zmalloc.h
+	install -m 644 backends/*.h $(DESTDIR)$(PREFIX)/include/zmalloc/backends/
 	$(if $(filter bundled,$(MALLOC)),install -m 644 deps/balloc/include/balloc.h $(DESTDIR)$(PREFIX)/include/balloc.h)
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libzmalloc.a
-	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: zmalloc\nDescription: byte-counting memory layer (%s backend)\nVersion: 0.1.0\nCflags: -I$${includedir} %s\nLibs: -L$${libdir} -lzmalloc %s\n' \
+	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: zmalloc\nDescription: byte-counting memory layer (%s backend)\nVersion: 0.1.0\nCflags: -I$${includedir}/zmalloc -I$${includedir} %s\nLibs: -L$${libdir} -lzmalloc %s\n' \
 	  '$(PREFIX)' '$(MALLOC)' '$(filter -D%,$(DEFS))' '$(LIBS)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/zmalloc.pc
 
 clean:

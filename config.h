@@ -12,7 +12,8 @@
 #define HAVE_PROC_SMAPS 1 /* /proc/<pid>/smaps carries per-mapping fields */
 #endif
 
-/* The unit of false sharing: per-thread counters are padded to it. */
+/* The unit of false sharing: per-thread counters are padded to twice it
+ * (zmalloc.c, struct zm_slot_line, says why). */
 #ifndef CACHE_LINE_SIZE
 #if defined(__aarch64__) && defined(__APPLE__)
 #define CACHE_LINE_SIZE 128

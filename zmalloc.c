@@ -1,12 +1,16 @@
-/* zmalloc.c -- accounting and policy over the backend chosen at build time.
+/* zmalloc.c -- accounting and policy over the backend chosen at build time:
+ * the core a server vendors in place of its own zmalloc.c (counters, OOM
+ * handler, the API, the allocator's and /proc's figures, and the per-block
+ * calls active defrag makes). The defrag driver (zmalloc_defrag.c) and the
+ * memory report (zmalloc_report.c) are built on its public API alone.
  *
  * zmalloc counts; the backend header (backends/NAME.h) allocates. The count
- * lives in per-thread slots, one cache line each, written only by the thread
- * that owns the slot; zmalloc_used_memory() adds them up. A thread that exits
- * gives its slot back with its balance still in it, and the next thread to
- * take the slot goes on from that balance: the sum never loses or doubles an
- * exited thread's bytes, whatever a concurrent reader sees, and the number of
- * threads is not capped. */
+ * lives in per-thread slots, two cache lines each (struct zm_slot_line says
+ * why), written only by the thread that owns the slot; zmalloc_used_memory()
+ * adds them up. A thread that exits gives its slot back with its balance
+ * still in it, and the next thread to take the slot goes on from that
+ * balance: the sum never loses or doubles an exited thread's bytes, whatever
+ * a concurrent reader sees, and the number of threads is not capped. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -22,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -35,6 +38,10 @@ void zlibc_free(void *ptr) { free(ptr); }
 #include "zmalloc.h"
 
 #include "backends/select.h"
+
+/* The configuration this file is built for (zmalloc.h): what every program
+ * compiled for the same one links against. */
+const char ZMALLOC_CONFIG_SYMBOL[] = "";
 
 /* Defaults for what a server's own config.h may not define. */
 #ifndef CACHE_LINE_SIZE
@@ -77,6 +84,9 @@ typedef struct zm_slot {
     struct zm_slot *next;       /* next slot ever made; immutable once linked */
 } zm_slot;
 
+/* Each slot owns two cache lines, not one: the adjacent-line prefetcher of
+ * x86 cores fetches lines in aligned pairs, so two slots in neighbouring
+ * lines would still bounce between the cores that write them. */
 struct zm_slot_line {
     alignas(2 * CACHE_LINE_SIZE) zm_slot slot;
 };
@@ -497,15 +507,20 @@ void *extend_to_usable(void *ptr, size_t size) {
     return ptr;
 }
 
-/* ---- Active defrag ----------------------------------------------------------- */
+/* ---- Active defrag: the calls a server's defrag.c makes ------------------- */
 
+/* The move and the driver built on these are in zmalloc_defrag.c. */
 #ifdef HAVE_DEFRAG
-void *zmalloc_no_tcache(size_t size) {
+void *ztrymalloc_no_tcache(size_t size) {
     size_t u = 0;
     void *p = size < ZM_SIZE_LIMIT ? zb_malloc_no_tcache(size, &u) : NULL;
-    if (p == NULL) return zm_oom(size);
-    zm_count((int64_t)u);
+    if (ZM_LIKELY(p != NULL)) zm_count((int64_t)u);
     return p;
+}
+
+void *zmalloc_no_tcache(size_t size) {
+    void *p = ztrymalloc_no_tcache(size);
+    return ZM_LIKELY(p != NULL) ? p : zm_oom(size);
 }
 
 void zfree_no_tcache(void *ptr) {
@@ -514,68 +529,6 @@ void zfree_no_tcache(void *ptr) {
 }
 
 int zmalloc_defrag_hint(void *ptr) { return ptr != NULL && zb_defrag_hint(ptr); }
-
-/* Moves made by this thread, read by the driver around the server's scan. */
-static ZM_TLS size_t zm_moved_blocks, zm_moved_bytes;
-
-void *zmalloc_defrag_alloc(void *ptr) {
-    if (!zmalloc_defrag_hint(ptr)) return NULL;
-    size_t size = zb_usable_size(ptr), u = 0;
-    /* Bypassing the thread cache, the new block comes from the fullest
-     * slab and the old one goes straight back to its sparse slab. */
-    void *np = zb_malloc_no_tcache(size, &u);
-    if (np == NULL) return NULL;
-    memcpy(np, ptr, size);
-    zm_count((int64_t)u - (int64_t)zb_free_no_tcache(ptr));
-    zm_moved_blocks++;
-    zm_moved_bytes += size;
-    return np;
-}
-
-static long long zm_now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-size_t zmalloc_defrag_cycle(const struct zmalloc_defrag_policy *policy, long long budget_us,
-                            zmalloc_defrag_scan_fn scan, void *privdata, unsigned long *cursor,
-                            struct zmalloc_defrag_result *out) {
-    static const struct zmalloc_defrag_policy defaults = ZMALLOC_DEFRAG_POLICY_DEFAULT;
-    struct zmalloc_defrag_result r;
-    struct zb_stats st;
-    memset(&r, 0, sizeof(r));
-    if (policy == NULL) policy = &defaults;
-    long long start = zm_now_us();
-    zb_stats(1, &st);
-    r.frag_pct = st.allocated ? (double)st.frag_smallbins * 100.0 / (double)st.allocated : 0.0;
-    if (scan != NULL && cursor != NULL && budget_us > 0 && st.frag_smallbins >= policy->ignore_bytes &&
-        r.frag_pct > (double)policy->lower_pct) {
-        /* Effort grows linearly from min at the lower threshold to max at
-         * the upper one. */
-        double span = (double)policy->upper_pct - (double)policy->lower_pct;
-        double t = span > 0 ? (r.frag_pct - (double)policy->lower_pct) / span : 1.0;
-        if (t > 1.0) t = 1.0;
-        r.effort_pct = policy->effort_min +
-                       (unsigned)(t * (double)(policy->effort_max - policy->effort_min) + 0.5);
-        long long allowed = budget_us * (long long)r.effort_pct / 100;
-        if (allowed < 1) allowed = 1;
-        size_t blocks0 = zm_moved_blocks, bytes0 = zm_moved_bytes;
-        r.ran = 1;
-        do {
-            *cursor = scan(privdata, *cursor);
-            if (*cursor == 0) {
-                r.pass_done = 1;
-                break;
-            }
-        } while (zm_now_us() - start < allowed);
-        r.moved_blocks = zm_moved_blocks - blocks0;
-        r.moved_bytes = zm_moved_bytes - bytes0;
-    }
-    r.used_us = zm_now_us() - start;
-    if (out) *out = r;
-    return r.moved_bytes;
-}
 
 #if defined(USE_JEMALLOC) && !defined(USE_BALLOC) && !defined(JEMALLOC_FRAG_HINT)
 /* Servers' defrag.c declares and calls the hint their patched jemalloc
@@ -792,115 +745,6 @@ size_t zmalloc_get_frag_smallbins_by_arena(unsigned int arena) {
     struct zb_stats st;
     zb_stats_arena(arena, 1, &st);
     return st.frag_smallbins;
-}
-
-/* ---- The memory report ----------------------------------------------------- */
-
-static double zm_ratio(size_t num, size_t den) { return den ? (double)num / (double)den : 0.0; }
-static long long zm_diff(size_t a, size_t b) { return (long long)a - (long long)b; }
-
-#define ZM_MIB ((size_t)1 << 20)
-
-/* One line naming the worst findings, in the spirit of MEMORY DOCTOR: a ratio
- * only counts as a problem when the bytes behind it are worth acting on. */
-static void zm_verdict(struct zmalloc_report *r) {
-    char *out = r->verdict;
-    size_t cap = sizeof(r->verdict), len = 0;
-    int n = 0;
-#define ZM_SAY(...)                                                                      \
-    do {                                                                                 \
-        if (len < cap) {                                                                 \
-            int w = snprintf(out + len, cap - len, "%s", n++ ? "; " : "");               \
-            if (w > 0) len += (size_t)w;                                                 \
-            if (len < cap) {                                                             \
-                w = snprintf(out + len, cap - len, __VA_ARGS__);                         \
-                if (w > 0) len += (size_t)w;                                             \
-            }                                                                            \
-        }                                                                                \
-    } while (0)
-    out[0] = '\0';
-    if (r->used < 5 * ZM_MIB) {
-        ZM_SAY("too little memory in use (under 5 MiB) to judge");
-        return;
-    }
-    if (r->rss && r->mem_fragmentation_ratio < 1.0)
-        ZM_SAY("RSS below used memory: part of the heap is swapped out");
-    if (r->allocator_frag_ratio > 1.1 && r->allocator_frag_bytes > (long long)(10 * ZM_MIB))
-        ZM_SAY("allocator fragmentation %.2f (%lld MiB free in slabs): active defrag would help",
-               r->allocator_frag_ratio, r->allocator_frag_bytes >> 20);
-    if (r->allocator_rss_ratio > 1.1 && r->allocator_rss_bytes > (long long)(10 * ZM_MIB))
-        ZM_SAY("the allocator holds %lld MiB of free pages: zmalloc_purge() returns them",
-               r->allocator_rss_bytes >> 20);
-    if (r->rss_overhead_ratio > 1.1 && r->rss_overhead_bytes > (long long)(10 * ZM_MIB))
-        ZM_SAY("%lld MiB of RSS outside the allocator (libraries, stacks, copy-on-write)",
-               r->rss_overhead_bytes >> 20);
-    if (r->peak > r->used + r->used / 2)
-        ZM_SAY("peak %zu MiB is over 1.5x current use: RSS may stay near the peak",
-               r->peak >> 20);
-    if (n == 0 && r->mem_fragmentation_ratio > 1.4 &&
-        r->mem_fragmentation_bytes > (long long)(10 * ZM_MIB))
-        ZM_SAY("RSS %.2fx used memory", r->mem_fragmentation_ratio);
-    if (n == 0) ZM_SAY("healthy");
-#undef ZM_SAY
-}
-
-void zmalloc_get_memory_report(struct zmalloc_report *r) {
-    struct zb_stats st;
-    memset(r, 0, sizeof(*r));
-    r->version = ZMALLOC_REPORT_VERSION;
-    r->allocator = ZMALLOC_LIB;
-    r->used = zmalloc_used_memory();
-    r->peak = zmalloc_used_memory_peak();
-    r->rss = zmalloc_get_rss();
-    r->allocator_info = zb_stats(1, &st);
-    r->allocator_allocated = st.allocated;
-    r->allocator_active = st.active;
-    r->allocator_resident = st.resident;
-    r->allocator_retained = st.retained;
-    r->allocator_muzzy = st.muzzy;
-    r->allocator_frag_smallbins = st.frag_smallbins;
-    r->mem_fragmentation_ratio = zm_ratio(r->rss, r->used);
-    r->mem_fragmentation_bytes = zm_diff(r->rss, r->used);
-    if (r->allocator_info) {
-        r->allocator_frag_ratio = zm_ratio(st.allocated + st.frag_smallbins, st.allocated);
-        r->allocator_frag_bytes = (long long)st.frag_smallbins;
-        r->allocator_rss_ratio = zm_ratio(st.resident, st.active);
-        r->allocator_rss_bytes = zm_diff(st.resident, st.active);
-        r->rss_overhead_ratio = zm_ratio(r->rss, st.resident);
-        r->rss_overhead_bytes = zm_diff(r->rss, st.resident);
-    }
-    zm_verdict(r);
-}
-
-size_t zmalloc_format_report(const struct zmalloc_report *r, char *buf, size_t len) {
-    int n = snprintf(buf, len,
-                     "mem_allocator:%s\r\n"
-                     "used_memory:%zu\r\n"
-                     "used_memory_peak:%zu\r\n"
-                     "used_memory_rss:%zu\r\n"
-                     "allocator_info:%d\r\n"
-                     "allocator_allocated:%zu\r\n"
-                     "allocator_active:%zu\r\n"
-                     "allocator_resident:%zu\r\n"
-                     "allocator_retained:%zu\r\n"
-                     "allocator_muzzy:%zu\r\n"
-                     "allocator_frag_smallbins_bytes:%zu\r\n"
-                     "allocator_frag_ratio:%.2f\r\n"
-                     "allocator_frag_bytes:%lld\r\n"
-                     "allocator_rss_ratio:%.2f\r\n"
-                     "allocator_rss_bytes:%lld\r\n"
-                     "rss_overhead_ratio:%.2f\r\n"
-                     "rss_overhead_bytes:%lld\r\n"
-                     "mem_fragmentation_ratio:%.2f\r\n"
-                     "mem_fragmentation_bytes:%lld\r\n"
-                     "memory_verdict:%s\r\n",
-                     r->allocator, r->used, r->peak, r->rss, r->allocator_info,
-                     r->allocator_allocated, r->allocator_active, r->allocator_resident,
-                     r->allocator_retained, r->allocator_muzzy, r->allocator_frag_smallbins,
-                     r->allocator_frag_ratio, r->allocator_frag_bytes, r->allocator_rss_ratio,
-                     r->allocator_rss_bytes, r->rss_overhead_ratio, r->rss_overhead_bytes,
-                     r->mem_fragmentation_ratio, r->mem_fragmentation_bytes, r->verdict);
-    return n < 0 ? 0 : (size_t)n;
 }
 
 #ifdef REDIS_TEST

@@ -5,13 +5,8 @@
  * fresh process. The names and signatures are a superset of the ones Redis
  * and Valkey servers call, so their code compiles unchanged.
  *
- * Backend (one, chosen when zmalloc.c is compiled):
- *   USE_BALLOC     the bundled allocator (deps/balloc); with USE_JEMALLOC as
- *                  well, balloc under its jemalloc-compatible je_ API
- *   USE_JEMALLOC   jemalloc, prefixed (je_) or not
- *   USE_TCMALLOC   gperftools tcmalloc or tcmalloc_minimal
- *   USE_MIMALLOC   mimalloc
- *   (none)         the C library's malloc
+ * The backend is chosen at build time by a -D flag (-DUSE_JEMALLOC, ...;
+ * none: the C library's malloc), as backends/select.h reads it.
  * NO_MALLOC_USABLE_SIZE forces prefix-header accounting on any backend.
  *
  * Error convention: allocation functions without "try" never return NULL for
@@ -29,132 +24,48 @@
 #define __xstr(s) __str(s)
 #define __str(s) #s
 
-#if defined(USE_BALLOC)
-#include "balloc.h" /* deps/balloc/include: put it on the include path */
-#if defined(USE_JEMALLOC)
-/* Both: a server built for jemalloc, on balloc. Its jemalloc-only code
- * (allocator stats, MEMORY MALLOC-STATS, DEBUG MALLCTL, je_nallocx) calls
- * balloc's je_ API from the same include directory; zmalloc itself still
- * uses balloc's own calls. The name says which allocator it is. */
-#include <jemalloc/jemalloc.h>
-#define ZMALLOC_LIB                                                            \
-    ("balloc-" BALLOC_VERSION " (jemalloc " __xstr(JEMALLOC_VERSION_MAJOR) "." __xstr(        \
-        JEMALLOC_VERSION_MINOR) " API)")
-#else
-#define ZMALLOC_LIB ("balloc-" BALLOC_VERSION)
-#endif
-#define ZMALLOC_BACKEND_HAS_SIZE 1
+/* The backend's facts (backends/README.md): ZB_LIB names the library,
+ * ZB_USABLE_SIZE says it can tell a block's usable size, ZB_DEFRAG that it
+ * has what active defrag needs. */
+#define ZB_FACTS_ONLY
+#include "backends/select.h"
+#undef ZB_FACTS_ONLY
 
-#elif defined(USE_JEMALLOC)
-/* Keep the je_ names defined whatever prefix jemalloc was built with: the
- * unprefixed system library maps them to malloc & co., a server's vendored
- * one (--with-jemalloc-prefix=je_) has them as its real symbols. */
-#ifndef JEMALLOC_NO_DEMANGLE
-#define JEMALLOC_NO_DEMANGLE
-#endif
-#include <jemalloc/jemalloc.h>
-#define ZMALLOC_LIB                                                            \
-    ("jemalloc-" __xstr(JEMALLOC_VERSION_MAJOR) "." __xstr(                    \
-        JEMALLOC_VERSION_MINOR) "." __xstr(JEMALLOC_VERSION_BUGFIX))
-#define ZMALLOC_BACKEND_HAS_SIZE 1
-
-#elif defined(USE_TCMALLOC)
-#include <gperftools/tcmalloc.h>
-#define ZMALLOC_LIB ("tcmalloc-" __xstr(TC_VERSION_MAJOR) "." __xstr(TC_VERSION_MINOR))
-#define ZMALLOC_BACKEND_HAS_SIZE 1
-
-#elif defined(USE_MIMALLOC)
-#include <mimalloc.h>
-/* MI_MALLOC_VERSION spells major, minor and patch as digits (209 is
- * 2.0.9); a string literal needs each digit named, hence the chains. */
-#if MI_MALLOC_VERSION / 100 == 0
-#define ZM_MI_MAJOR "0"
-#elif MI_MALLOC_VERSION / 100 == 1
-#define ZM_MI_MAJOR "1"
-#elif MI_MALLOC_VERSION / 100 == 2
-#define ZM_MI_MAJOR "2"
-#elif MI_MALLOC_VERSION / 100 == 3
-#define ZM_MI_MAJOR "3"
-#elif MI_MALLOC_VERSION / 100 == 4
-#define ZM_MI_MAJOR "4"
-#elif MI_MALLOC_VERSION / 100 == 5
-#define ZM_MI_MAJOR "5"
-#elif MI_MALLOC_VERSION / 100 == 6
-#define ZM_MI_MAJOR "6"
-#elif MI_MALLOC_VERSION / 100 == 7
-#define ZM_MI_MAJOR "7"
-#elif MI_MALLOC_VERSION / 100 == 8
-#define ZM_MI_MAJOR "8"
-#elif MI_MALLOC_VERSION / 100 == 9
-#define ZM_MI_MAJOR "9"
-#endif
-#if (MI_MALLOC_VERSION / 10) % 10 == 0
-#define ZM_MI_MINOR "0"
-#elif (MI_MALLOC_VERSION / 10) % 10 == 1
-#define ZM_MI_MINOR "1"
-#elif (MI_MALLOC_VERSION / 10) % 10 == 2
-#define ZM_MI_MINOR "2"
-#elif (MI_MALLOC_VERSION / 10) % 10 == 3
-#define ZM_MI_MINOR "3"
-#elif (MI_MALLOC_VERSION / 10) % 10 == 4
-#define ZM_MI_MINOR "4"
-#elif (MI_MALLOC_VERSION / 10) % 10 == 5
-#define ZM_MI_MINOR "5"
-#elif (MI_MALLOC_VERSION / 10) % 10 == 6
-#define ZM_MI_MINOR "6"
-#elif (MI_MALLOC_VERSION / 10) % 10 == 7
-#define ZM_MI_MINOR "7"
-#elif (MI_MALLOC_VERSION / 10) % 10 == 8
-#define ZM_MI_MINOR "8"
-#elif (MI_MALLOC_VERSION / 10) % 10 == 9
-#define ZM_MI_MINOR "9"
-#endif
-#if MI_MALLOC_VERSION % 10 == 0
-#define ZM_MI_PATCH "0"
-#elif MI_MALLOC_VERSION % 10 == 1
-#define ZM_MI_PATCH "1"
-#elif MI_MALLOC_VERSION % 10 == 2
-#define ZM_MI_PATCH "2"
-#elif MI_MALLOC_VERSION % 10 == 3
-#define ZM_MI_PATCH "3"
-#elif MI_MALLOC_VERSION % 10 == 4
-#define ZM_MI_PATCH "4"
-#elif MI_MALLOC_VERSION % 10 == 5
-#define ZM_MI_PATCH "5"
-#elif MI_MALLOC_VERSION % 10 == 6
-#define ZM_MI_PATCH "6"
-#elif MI_MALLOC_VERSION % 10 == 7
-#define ZM_MI_PATCH "7"
-#elif MI_MALLOC_VERSION % 10 == 8
-#define ZM_MI_PATCH "8"
-#elif MI_MALLOC_VERSION % 10 == 9
-#define ZM_MI_PATCH "9"
-#endif
-#define ZMALLOC_LIB ("mimalloc-" ZM_MI_MAJOR "." ZM_MI_MINOR "." ZM_MI_PATCH)
-#define ZMALLOC_BACKEND_HAS_SIZE 1
-
-#else
-#define ZMALLOC_LIB "libc"
-#ifndef USE_LIBC
-#define USE_LIBC 1
-#endif
-#if defined(__GLIBC__) || defined(__FreeBSD__) || defined(USE_MALLOC_USABLE_SIZE)
-#define ZMALLOC_BACKEND_HAS_SIZE 1
-#endif
-#endif
+/* The allocator's name and version: "libc", "jemalloc-5.3.0", ... */
+#define ZMALLOC_LIB ZB_LIB
 
 /* Usable-size accounting where the backend can tell a block's size;
  * prefix-header accounting otherwise, or when NO_MALLOC_USABLE_SIZE asks. */
-#if defined(ZMALLOC_BACKEND_HAS_SIZE) && !defined(NO_MALLOC_USABLE_SIZE)
+#if defined(ZB_USABLE_SIZE) && !defined(NO_MALLOC_USABLE_SIZE)
 #define HAVE_MALLOC_SIZE 1
 #endif
 
 /* Active defragmentation needs a per-block hint (would moving this block
  * help?) and an allocation and free that bypass the thread cache, for the
- * move. jemalloc (any build: the hint comes from its utilization query)
- * and balloc have them, in usable-size mode. */
-#if (defined(USE_JEMALLOC) || defined(USE_BALLOC)) && defined(HAVE_MALLOC_SIZE)
+ * move; zmalloc uses them in usable-size mode. */
+#if defined(ZB_DEFRAG) && defined(HAVE_MALLOC_SIZE)
 #define HAVE_DEFRAG 1
+#endif
+
+/* The configuration this header is compiled for, as a symbol name:
+ * zmalloc_config_<backend>_<usable|prefix> (zmalloc_config_balloc_usable,
+ * zmalloc_config_libc_prefix, ...). zmalloc.c defines the one it was built
+ * for, and every file that includes this header keeps a pointer to the one
+ * it was compiled for (data, no code): a program compiled with other -D
+ * flags than its library, which would read a wrong HAVE_MALLOC_SIZE,
+ * HAVE_DEFRAG or ZMALLOC_LIB, fails to link instead, naming the symbol.
+ * `make print-cflags` prints the flags of a build. */
+#ifdef HAVE_MALLOC_SIZE
+#define ZM_CONFIG_MODE usable
+#else
+#define ZM_CONFIG_MODE prefix
+#endif
+#define ZM_CAT_(a, b) a##b
+#define ZM_CAT(a, b) ZM_CAT_(a, b)
+#define ZMALLOC_CONFIG_SYMBOL ZM_CAT(ZM_CAT(ZM_CAT(zmalloc_config_, ZB_NAME), _), ZM_CONFIG_MODE)
+extern const char ZMALLOC_CONFIG_SYMBOL[];
+#if defined(__GNUC__)
+__attribute__((used)) static const char *const zmalloc_config_check = ZMALLOC_CONFIG_SYMBOL;
 #endif
 
 /* zlib exports a zcalloc of its own: the four core names are macros over
@@ -243,8 +154,6 @@ int zmalloc_get_allocator_info_7(int refresh_stats, size_t *allocated, size_t *a
                                  size_t *frag_smallbins_bytes);
 #define ZM_ARGC_(_1, _2, _3, _4, _5, _6, _7, n, ...) n
 #define ZM_ARGC(...) ZM_ARGC_(__VA_ARGS__, 7, 6, 5, 4, 3, 2, 1, 0)
-#define ZM_CAT_(a, b) a##b
-#define ZM_CAT(a, b) ZM_CAT_(a, b)
 #define zmalloc_get_allocator_info(...)                                        \
     ZM_CAT(zmalloc_get_allocator_info_, ZM_ARGC(__VA_ARGS__))(__VA_ARGS__)
 /* Per-arena figures where the backend has arenas (jemalloc); elsewhere the
@@ -268,11 +177,15 @@ void zlibc_trim(void);
 void zmadvise_dontneed(void *ptr);
 
 #ifdef HAVE_DEFRAG
-/* Cache-bypassing allocation and free, counted like zmalloc and zfree. */
+/* Cache-bypassing allocation and free, counted like zmalloc and zfree
+ * (ztrymalloc_no_tcache: NULL on failure, like ztrymalloc). */
 void *zmalloc_no_tcache(size_t size);
+void *ztrymalloc_no_tcache(size_t size);
 void zfree_no_tcache(void *ptr);
 /* 1 if moving the block would help empty a sparse slab. */
 int zmalloc_defrag_hint(void *ptr);
+
+/* In zmalloc_defrag.c (optional when vendoring). */
 /* Moves the block if the hint says so: returns the new block (same size and
  * contents, ptr freed), or NULL with ptr untouched. The count is unchanged. */
 void *zmalloc_defrag_alloc(void *ptr);
@@ -316,7 +229,8 @@ void *zrealloc_with_flags(void *ptr, size_t size, int flags);
 void zfree_with_flags(void *ptr, int flags);
 #endif
 
-/* The figures of a server's INFO memory section, from one call. */
+/* The figures of a server's INFO memory section, from one call. In
+ * zmalloc_report.c (optional when vendoring). */
 #define ZMALLOC_REPORT_VERSION 1
 struct zmalloc_report {
     unsigned version;           /* ZMALLOC_REPORT_VERSION */

@@ -1,11 +1,36 @@
 /* backends/balloc.h -- the bundled allocator (deps/balloc). Its allocation
  * calls return the usable size and its free returns it, so zmalloc needs no
  * table and no separate look-up on either side. */
-#ifndef ZMALLOC_BACKEND_BALLOC_H
-#define ZMALLOC_BACKEND_BALLOC_H
 
-#include "balloc.h"
+/* ---- Facts (backends/README.md) ---------------------------------------- */
+#ifndef ZMALLOC_BACKEND_BALLOC_FACTS
+#define ZMALLOC_BACKEND_BALLOC_FACTS
+/* Angle brackets: deps/balloc/include/balloc.h from the include path, never
+ * this file. */
+#include <balloc.h>
 #include "common.h"
+#if defined(USE_JEMALLOC)
+/* Both: a server built for jemalloc, on balloc. Its jemalloc-only code
+ * (allocator stats, MEMORY MALLOC-STATS, DEBUG MALLCTL, je_nallocx) calls
+ * balloc's je_ API from the same include directory; zmalloc itself still
+ * uses balloc's own calls. The name says which allocator it is. */
+#include <jemalloc/jemalloc.h>
+#define ZB_NAME balloc_jeapi
+#define ZB_LIB                                                                                 \
+    ("balloc-" BALLOC_VERSION " (jemalloc " ZB_XSTR(JEMALLOC_VERSION_MAJOR) "." ZB_XSTR(        \
+        JEMALLOC_VERSION_MINOR) " API)")
+#else
+#define ZB_NAME balloc
+#define ZB_LIB ("balloc-" BALLOC_VERSION)
+#endif
+#define ZB_USABLE_SIZE 1
+/* Its own hint (Redis's rule) and cache-bypassing calls. */
+#define ZB_DEFRAG 1
+#endif
+
+/* ---- Functions (zmalloc.c only) ---------------------------------------- */
+#if !defined(ZB_FACTS_ONLY) && !defined(ZMALLOC_BACKEND_BALLOC_H)
+#define ZMALLOC_BACKEND_BALLOC_H
 
 static inline void *zb_malloc(size_t size) { return balloc_malloc(size); }
 static inline void *zb_calloc(size_t size) { return balloc_calloc(1, size); }
@@ -22,8 +47,7 @@ static inline void *zb_calloc_usable(size_t size, size_t *usable) {
 }
 static inline size_t zb_free_usable(void *p) { return balloc_free_usable(p); }
 
-/* Active defrag: balloc's own hint (Redis's rule) and cache-bypassing calls. */
-#define ZB_HAVE_DEFRAG 1
+/* Active defrag. */
 static inline void *zb_malloc_no_tcache(size_t size, size_t *usable) {
     return balloc_malloc_usable_no_tcache(size, usable);
 }

@@ -1,4 +1,4 @@
-/* backends/common.h -- what every backend header fills in. */
+/* backends/common.h -- what every backend header uses or fills in. */
 #ifndef ZMALLOC_BACKENDS_COMMON_H
 #define ZMALLOC_BACKENDS_COMMON_H
 
@@ -20,6 +20,10 @@ struct zb_stats {
 #define ZB_SANITIZER_HEAP 1
 #endif
 #endif
+
+/* A macro's value as a string literal (the version in ZB_LIB). */
+#define ZB_XSTR(s) ZB_STR(s)
+#define ZB_STR(s) #s
 
 #if defined(__GNUC__)
 #define ZB_LIKELY(x) __builtin_expect(!!(x), 1)

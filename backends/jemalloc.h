@@ -1,15 +1,32 @@
 /* backends/jemalloc.h -- jemalloc, prefixed (je_, as servers vendor it) or
  * not: jemalloc.h maps every je_ name to the configured prefix. */
-#ifndef ZMALLOC_BACKEND_JEMALLOC_H
-#define ZMALLOC_BACKEND_JEMALLOC_H
 
+/* ---- Facts (backends/README.md) ---------------------------------------- */
+#ifndef ZMALLOC_BACKEND_JEMALLOC_FACTS
+#define ZMALLOC_BACKEND_JEMALLOC_FACTS
+/* Keep the je_ names defined whatever prefix jemalloc was built with: the
+ * unprefixed system library maps them to malloc & co., a server's vendored
+ * one (--with-jemalloc-prefix=je_) has them as its real symbols. */
 #ifndef JEMALLOC_NO_DEMANGLE
 #define JEMALLOC_NO_DEMANGLE
 #endif
 #include <jemalloc/jemalloc.h>
+#include "common.h"
+#define ZB_NAME jemalloc
+#define ZB_LIB                                                                                 \
+    ("jemalloc-" ZB_XSTR(JEMALLOC_VERSION_MAJOR) "." ZB_XSTR(JEMALLOC_VERSION_MINOR) "." ZB_XSTR( \
+        JEMALLOC_VERSION_BUGFIX))
+#define ZB_USABLE_SIZE 1
+/* Any build: the hint comes from its utilization query (below). */
+#define ZB_DEFRAG 1
+#endif
+
+/* ---- Functions (zmalloc.c only) ---------------------------------------- */
+#if !defined(ZB_FACTS_ONLY) && !defined(ZMALLOC_BACKEND_JEMALLOC_H)
+#define ZMALLOC_BACKEND_JEMALLOC_H
+
 #include <stdint.h>
 #include <stdio.h>
-#include "common.h"
 
 #define ZB_GOOD_SIZE_EXACT 1 /* nallocx is exact: usable = f(request) */
 
@@ -40,7 +57,6 @@ static inline size_t zb_free_usable(void *p) {
 
 /* ---- Active defrag ---------------------------------------------------- */
 
-#define ZB_HAVE_DEFRAG 1
 static inline void *zb_malloc_no_tcache(size_t size, size_t *usable) {
     void *p = je_mallocx(size ? size : 1, MALLOCX_TCACHE_NONE);
     if (ZB_LIKELY(p != NULL)) *usable = je_malloc_usable_size(p);

@@ -1,14 +1,29 @@
 /* backends/libc.h -- the C library's malloc (glibc figures via mallinfo2). */
-#ifndef ZMALLOC_BACKEND_LIBC_H
+
+/* ---- Facts (backends/README.md) ---------------------------------------- */
+#ifndef ZMALLOC_BACKEND_LIBC_FACTS
+#define ZMALLOC_BACKEND_LIBC_FACTS
+#include <stdlib.h> /* defines __GLIBC__ on glibc, whatever was included before */
+#include "common.h"
+#define ZB_NAME libc
+#define ZB_LIB "libc"
+#ifndef USE_LIBC
+#define USE_LIBC 1
+#endif
+#if defined(__GLIBC__) || defined(__FreeBSD__) || defined(USE_MALLOC_USABLE_SIZE)
+#define ZB_USABLE_SIZE 1
+#endif
+#endif
+
+/* ---- Functions (zmalloc.c only) ---------------------------------------- */
+#if !defined(ZB_FACTS_ONLY) && !defined(ZMALLOC_BACKEND_LIBC_H)
 #define ZMALLOC_BACKEND_LIBC_H
 
-#include <stdlib.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #elif defined(__FreeBSD__)
 #include <malloc_np.h>
 #endif
-#include "common.h"
 
 static inline void *zb_malloc(size_t size) { return malloc(size); }
 static inline void *zb_calloc(size_t size) { return calloc(1, size); }
@@ -17,7 +32,7 @@ static inline void zb_free(void *p) { free(p); }
 static inline void zb_free_sized(void *p, size_t size) { (void)size; free(p); }
 static inline size_t zb_good_size(size_t size) { (void)size; return 0; }
 
-#ifdef ZMALLOC_BACKEND_HAS_SIZE
+#ifdef ZB_USABLE_SIZE
 static inline size_t zb_usable_size(void *p) { return malloc_usable_size(p); }
 static inline void *zb_malloc_usable(size_t size, size_t *usable) {
     void *p = malloc(size);

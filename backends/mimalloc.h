@@ -1,10 +1,28 @@
 /* backends/mimalloc.h -- mimalloc. */
-#ifndef ZMALLOC_BACKEND_MIMALLOC_H
+
+/* ---- Facts (backends/README.md) ---------------------------------------- */
+#ifndef ZMALLOC_BACKEND_MIMALLOC_FACTS
+#define ZMALLOC_BACKEND_MIMALLOC_FACTS
+#include <mimalloc.h>
+#include "common.h"
+#define ZB_NAME mimalloc
+/* MI_MALLOC_VERSION is major * 100 + minor * 10 + patch (209 is 2.0.9). The
+ * preprocessor can compute a digit but not spell it in a string literal, so
+ * the name is a constant array with the digits computed into it: usable
+ * wherever a const char * is, though not in literal concatenation. */
+#define ZB_MI_DIGIT(place) ((char)('0' + MI_MALLOC_VERSION / (place) % 10))
+__attribute__((unused)) static const char zb_mimalloc_lib[] = {
+    'm', 'i', 'm', 'a', 'l', 'l', 'o', 'c', '-', ZB_MI_DIGIT(100), '.', ZB_MI_DIGIT(10), '.',
+    ZB_MI_DIGIT(1), '\0'};
+#define ZB_LIB zb_mimalloc_lib
+#define ZB_USABLE_SIZE 1
+#endif
+
+/* ---- Functions (zmalloc.c only) ---------------------------------------- */
+#if !defined(ZB_FACTS_ONLY) && !defined(ZMALLOC_BACKEND_MIMALLOC_H)
 #define ZMALLOC_BACKEND_MIMALLOC_H
 
-#include <mimalloc.h>
 #include <stdbool.h>
-#include "common.h"
 
 size_t zmalloc_get_rss(void);
 

@@ -1,8 +1,18 @@
-/* backends/select.h -- includes the backend header the build chose. */
-#ifndef ZMALLOC_BACKENDS_SELECT_H
-#define ZMALLOC_BACKENDS_SELECT_H
+/* backends/select.h -- includes the backend header the build chose: the one
+ * named by -DZMALLOC_BACKEND=<name> (backends/<name>.h), else the one the
+ * servers' own flags name (-DUSE_BALLOC, -DUSE_JEMALLOC, -DUSE_TCMALLOC,
+ * -DUSE_MIMALLOC), else the C library's.
+ *
+ * Each backend header has two parts, each with its own guard: its facts
+ * (ZB_NAME, ZB_LIB, ZB_USABLE_SIZE, ZB_DEFRAG: backends/README.md), and its
+ * functions. zmalloc.h includes this file with ZB_FACTS_ONLY defined and gets
+ * the facts alone; zmalloc.c includes it again without and gets the
+ * functions too. So this file has no include guard. */
+#include "common.h"
 
-#if defined(USE_BALLOC)
+#if defined(ZMALLOC_BACKEND)
+#include ZB_XSTR(ZMALLOC_BACKEND.h)
+#elif defined(USE_BALLOC)
 #include "balloc.h"
 #elif defined(USE_JEMALLOC)
 #include "jemalloc.h"
@@ -12,6 +22,4 @@
 #include "mimalloc.h"
 #else
 #include "libc.h"
-#endif
-
 #endif

@@ -1,11 +1,21 @@
 /* backends/tcmalloc.h -- gperftools tcmalloc (full or minimal). */
-#ifndef ZMALLOC_BACKEND_TCMALLOC_H
+
+/* ---- Facts (backends/README.md) ---------------------------------------- */
+#ifndef ZMALLOC_BACKEND_TCMALLOC_FACTS
+#define ZMALLOC_BACKEND_TCMALLOC_FACTS
+#include <gperftools/tcmalloc.h>
+#include "common.h"
+#define ZB_NAME tcmalloc
+#define ZB_LIB ("tcmalloc-" ZB_XSTR(TC_VERSION_MAJOR) "." ZB_XSTR(TC_VERSION_MINOR))
+#define ZB_USABLE_SIZE 1
+#endif
+
+/* ---- Functions (zmalloc.c only) ---------------------------------------- */
+#if !defined(ZB_FACTS_ONLY) && !defined(ZMALLOC_BACKEND_TCMALLOC_H)
 #define ZMALLOC_BACKEND_TCMALLOC_H
 
 #include <gperftools/malloc_extension_c.h>
 #include <gperftools/nallocx.h>
-#include <gperftools/tcmalloc.h>
-#include "common.h"
 
 #define ZB_GOOD_SIZE_EXACT 1 /* tc_nallocx is exact for small classes */
 

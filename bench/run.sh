@@ -19,7 +19,8 @@ out=bench/results/overhead.txt
     echo "# usable-size look-up and one shared atomic counter (how Redis's zmalloc counts)."
     echo "# over%: zmalloc over raw at 1 thread; x2: pairs/s at 2 threads over 1 thread."
 } >"$out"
-for m in libc jemalloc tcmalloc mimalloc bundled; do
+backends=$($MAKE -s --no-print-directory print-backends | cut -d' ' -f1)
+for m in $backends; do
     if ! $MAKE -s --no-print-directory check-backend MALLOC=$m >/dev/null 2>&1; then
         echo "SKIPPED MALLOC=$m: $($MAKE -s --no-print-directory check-backend MALLOC=$m 2>&1 | tail -n 1)" | tee -a "$out"
         continue
@@ -33,7 +34,8 @@ echo
 grep '^summary' "$out"
 echo "written: $out"
 
-# Fragmentation, then active defrag, on the backends that have it.
+# Fragmentation, then active defrag, on the backends that have it (the
+# program says so for the others: HAVE_DEFRAG decides).
 dout=bench/results/defrag.txt
 {
     echo "# Redis-like fragmentation (1M values of 16..128 B, free half, refill with 160..512 B),"
@@ -41,7 +43,7 @@ dout=bench/results/defrag.txt
     echo "# RSS/live: (RSS - RSS before the fill) / bytes requested; RSS/used: the same over"
     echo "# zmalloc_used_memory() (requested + size-class rounding); alloc_frag: allocator_frag_ratio."
 } >"$dout"
-for m in bundled jemalloc; do
+for m in $backends; do
     $MAKE -s --no-print-directory check-backend MALLOC=$m >/dev/null 2>&1 || continue
     $MAKE -s --no-print-directory -j2 MALLOC=$m "build/$m/bench_defrag" >/dev/null || exit 1
     "build/$m/bench_defrag" | tee -a "$dout"

@@ -7,17 +7,20 @@
  *   2. delete a random half of them
  *   3. insert keys with larger values (512 B - 4 KiB) until used memory is
  *      back at the phase-1 level
- *   4. zmalloc_purge(): hand free pages back to the OS
- *   5. free everything: the counter must be back where it started
+ *   4. active defrag, as a server's timer runs it, until a pass moves
+ *      nothing: only where the backend has it (HAVE_DEFRAG); elsewhere the
+ *      phases below are numbered one down
+ *   5. zmalloc_purge(): hand free pages back to the OS
+ *   6. free everything: the counter must be back where it started
  *
  * After each phase it prints the figures a server's INFO memory section
  * shows, from one zmalloc_get_memory_report() call.
  *
  * Build from the repository root with `make demo`, or by hand:
- *   cc -std=c11 -O2 -I. -c zmalloc.c -o zmalloc.o
- *   cc -std=c11 -O2 -I. examples/demo.c zmalloc.o -lpthread -o demo
+ *   cc -std=c11 -O2 -I. examples/demo.c zmalloc.c zmalloc_defrag.c
+ *      zmalloc_report.c -lpthread -o demo
  * (add -DUSE_JEMALLOC ... -ljemalloc and so on for another backend; compile
- * both files with the same flags). Run `./demo --help` for the options. */
+ * all the files with the same flags). Run `./demo --help` for the options. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -429,6 +432,13 @@ static void print_report(int phase, const char *title, double secs, const keyspa
 
 /* ---- Command line -------------------------------------------------------- */
 
+/* The purge phase follows the defrag phase where there is one. */
+#ifdef HAVE_DEFRAG
+#define PHASE_PURGE 5
+#else
+#define PHASE_PURGE 4
+#endif
+
 static const char *prog = "demo";
 
 static void usage(FILE *f) {
@@ -441,8 +451,11 @@ static void usage(FILE *f) {
             "  2. delete a random half of the keys\n"
             "  3. insert keys with %d B - %d B values until used memory is back\n"
             "     at the phase-1 level\n"
-            "  4. zmalloc_purge()\n"
-            "  5. free everything; used memory must be back at its start value\n"
+#ifdef HAVE_DEFRAG
+            "  4. active defrag until a pass moves nothing\n"
+#endif
+            "  %d. zmalloc_purge()\n"
+            "  %d. free everything; used memory must be back at its start value\n"
             "\n"
             "Options:\n"
             "  --keys N    number of keys in phase 1 (default %llu)\n"
@@ -452,7 +465,8 @@ static void usage(FILE *f) {
             "\n"
             "Exit status: 0 when the counter is back at its start value, 1 when it\n"
             "is not, 2 for a bad argument.\n",
-            prog, SMALL_MIN, SMALL_MAX, LARGE_MIN, LARGE_MAX, DEFAULT_KEYS, DEFAULT_SEED);
+            prog, SMALL_MIN, SMALL_MAX, LARGE_MIN, LARGE_MAX, PHASE_PURGE, PHASE_PURGE + 1,
+            DEFAULT_KEYS, DEFAULT_SEED);
 }
 
 static void bad_usage(const char *fmt, const char *arg) {
@@ -499,61 +513,62 @@ static void demo_oom(size_t size) {
     exit(1);
 }
 
-/* ---- Main ---------------------------------------------------------------- */
+/* ---- Options ------------------------------------------------------------- */
 
-int main(int argc, char **argv) {
-    /* Read first: nothing has gone through zmalloc yet. */
-    baseline = zmalloc_used_memory();
+typedef struct {
+    unsigned long long nkeys, seed;
+    double scale;
+    int have_scale;
+} options;
 
-    if (argc > 0 && argv[0] && argv[0][0]) {
-        const char *slash = strrchr(argv[0], '/');
-        prog = slash ? slash + 1 : argv[0];
-    }
-
-    unsigned long long nkeys = DEFAULT_KEYS, seed = DEFAULT_SEED;
-    double scale = 1.0;
+/* Exits with the usage text for --help, and with status 2 for a bad
+ * argument or a key count this machine cannot hold. */
+static void options_parse(options *o, int argc, char **argv) {
     const char *scale_arg = "1";
-    int have_keys = 0, have_scale = 0;
+    int have_keys = 0;
+    o->nkeys = DEFAULT_KEYS;
+    o->seed = DEFAULT_SEED;
+    o->scale = 1.0;
+    o->have_scale = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
-            return 0;
+            exit(0);
         } else if ((v = option_value("--keys", argc, argv, &i)) != NULL) {
-            if (parse_u64(v, &nkeys) || nkeys == 0 || nkeys > MAX_KEYS)
+            if (parse_u64(v, &o->nkeys) || o->nkeys == 0 || o->nkeys > MAX_KEYS)
                 bad_usage("--keys wants a whole number from 1 to 1000000000, not '%s'", v);
             have_keys = 1;
         } else if ((v = option_value("--scale", argc, argv, &i)) != NULL) {
-            if (parse_scale(v, &scale))
+            if (parse_scale(v, &o->scale))
                 bad_usage("--scale wants a number above 0 (like 0.5 or 2), not '%s'", v);
             scale_arg = v;
-            have_scale = 1;
+            o->have_scale = 1;
         } else if ((v = option_value("--seed", argc, argv, &i)) != NULL) {
-            if (parse_u64(v, &seed)) bad_usage("--seed wants a whole number >= 0, not '%s'", v);
+            if (parse_u64(v, &o->seed)) bad_usage("--seed wants a whole number >= 0, not '%s'", v);
         } else {
             bad_usage("unknown argument '%s'", argv[i]);
         }
     }
-    if (have_keys && have_scale) bad_usage("%s", "give --keys or --scale, not both");
-    if (have_scale) {
-        double n = (double)DEFAULT_KEYS * scale + 0.5;
+    if (have_keys && o->have_scale) bad_usage("%s", "give --keys or --scale, not both");
+    if (o->have_scale) {
+        double n = (double)DEFAULT_KEYS * o->scale + 0.5;
         if (n < 1.0) bad_usage("--scale %s leaves no keys: use a larger factor", scale_arg);
         if (n > (double)MAX_KEYS) bad_usage("--scale %s asks for over 1000000000 keys", scale_arg);
-        nkeys = (unsigned long long)n;
+        o->nkeys = (unsigned long long)n;
     }
     size_t phys = zmalloc_get_memory_size();
-    if (phys && nkeys * BYTES_PER_KEY_ESTIMATE > phys / 10 * 8) {
+    if (phys && o->nkeys * BYTES_PER_KEY_ESTIMATE > phys / 10 * 8) {
         char need[32], have[32], msg[160];
         snprintf(msg, sizeof(msg), "%llu keys need about %s, more than this machine's %s allows",
-                 nkeys, human(need, sizeof(need), nkeys * BYTES_PER_KEY_ESTIMATE),
+                 o->nkeys, human(need, sizeof(need), o->nkeys * BYTES_PER_KEY_ESTIMATE),
                  human(have, sizeof(have), phys));
         bad_usage("%s", msg);
     }
+}
 
-    stdout_tty = isatty(STDOUT_FILENO);
-    zmalloc_set_oom_handler(demo_oom);
-    rng_seed(seed);
-
+/* The allocator, the accounting mode and the run's parameters. */
+static void print_header(const options *o) {
     /* What the counter adds per block beyond its usable bytes: 0 when it
      * counts the allocator's usable size, the header size otherwise. */
     void *probe = zmalloc(1);
@@ -575,136 +590,151 @@ int main(int argc, char **argv) {
            "                   a %zu B header holding the size\n",
            header);
 #endif
-    if (have_scale)
-        printf("  keys             %llu (--scale %g)\n", nkeys, scale);
+    if (o->have_scale)
+        printf("  keys             %llu (--scale %g)\n", o->nkeys, o->scale);
     else
-        printf("  keys             %llu\n", nkeys);
-    printf("  seed             %llu\n", seed);
+        printf("  keys             %llu\n", o->nkeys);
+    printf("  seed             %llu\n", o->seed);
     printf("  used at start    %s\n", human(hb, sizeof(hb), baseline));
     printf("  output           %s\n\n", stdout_tty ? "terminal" : "not a terminal (progress every 25%)");
     fflush(stdout);
+}
 
-    keyspace ks;
+/* ---- The phases ------------------------------------------------------------ */
+
+/* Phase 1: many small values. */
+static void phase_insert_small(keyspace *ks, unsigned long long nkeys) {
     progress p;
     char key[48], label[64];
-    double secs;
-    unsigned long long id;
-
-    /* Phase 1: many small values. */
-    ks_init(&ks);
     snprintf(label, sizeof(label), "phase 1: insert %llu keys", nkeys);
     progress_begin(&p, label);
-    for (id = 0; id < nkeys; id++) {
+    for (unsigned long long id = 0; id < nkeys; id++) {
         snprintf(key, sizeof(key), "user:%llu", id);
-        ks_insert(&ks, key, small_value_size());
+        ks_insert(ks, key, small_value_size());
         progress_step(&p, id + 1, nkeys);
     }
-    secs = progress_end(&p);
-    print_report(1, "insert small values", secs, &ks);
-    size_t phase1_used = zmalloc_used_memory();
+    print_report(1, "insert small values", progress_end(&p), ks);
+}
 
-    /* Phase 2: delete a random half, by key as a DEL would. The first half
-     * of a partial Fisher-Yates shuffle picks which. */
+/* Phase 2: delete a random half, by key as a DEL would. The first half of a
+ * partial Fisher-Yates shuffle picks which. Exits if a key is missing. */
+static void phase_delete_half(keyspace *ks, unsigned long long nkeys) {
+    progress p;
+    char key[48], label[64];
     unsigned long long ndel = nkeys / 2;
     snprintf(label, sizeof(label), "phase 2: delete %llu random keys", ndel);
     progress_begin(&p, label);
     uint32_t *order = demo_alloc((size_t)nkeys * sizeof(uint32_t));
-    for (id = 0; id < nkeys; id++) order[id] = (uint32_t)id;
-    for (id = 0; id < ndel; id++) {
+    for (unsigned long long id = 0; id < nkeys; id++) order[id] = (uint32_t)id;
+    for (unsigned long long id = 0; id < ndel; id++) {
         unsigned long long j = id + rng_below(nkeys - id);
         uint32_t t = order[id];
         order[id] = order[j];
         order[j] = t;
         snprintf(key, sizeof(key), "user:%" PRIu32, order[id]);
-        if (!ks_delete(&ks, key)) {
+        if (!ks_delete(ks, key)) {
             fprintf(stderr, "\n%s: key %s is missing from the table\n", prog, key);
-            return 1;
+            exit(1);
         }
         progress_step(&p, id + 1, ndel);
     }
     demo_free(order, (size_t)nkeys * sizeof(uint32_t));
-    secs = progress_end(&p);
-    print_report(2, "delete a random half", secs, &ks);
+    print_report(2, "delete a random half", progress_end(&p), ks);
+}
 
-    /* Phase 3: larger values until used memory is back where phase 1 left
-     * it. The freed small blocks do not fit these, so the allocator takes
-     * new pages while the old ones stay partly empty. */
-    char tb[32];
-    snprintf(label, sizeof(label), "phase 3: refill to %s", human(tb, sizeof(tb), phase1_used));
+/* Phase 3: larger values until used memory is back at `target`, where phase
+ * 1 left it. The freed small blocks do not fit these, so the allocator takes
+ * new pages while the old ones stay partly empty. */
+static void phase_refill(keyspace *ks, size_t target) {
+    progress p;
+    char key[48], label[64], tb[32];
+    snprintf(label, sizeof(label), "phase 3: refill to %s", human(tb, sizeof(tb), target));
     progress_begin(&p, label);
     size_t start_used = zmalloc_used_memory();
-    size_t goal = phase1_used > start_used ? phase1_used - start_used : 0;
+    size_t goal = target > start_used ? target - start_used : 0;
     unsigned long long added = 0;
-    for (size_t used = start_used; used < phase1_used; used = zmalloc_used_memory()) {
+    for (size_t used = start_used; used < target; used = zmalloc_used_memory()) {
         snprintf(key, sizeof(key), "blob:%llu", added++);
-        ks_insert(&ks, key, large_value_size());
+        ks_insert(ks, key, large_value_size());
         progress_step(&p, zmalloc_used_memory() - start_used, goal);
     }
-    secs = progress_end(&p);
+    double secs = progress_end(&p);
     snprintf(label, sizeof(label), "insert %llu larger values", added);
-    print_report(3, label, secs, &ks);
+    print_report(3, label, secs, ks);
+}
 
-    int phase = 4;
 #ifdef HAVE_DEFRAG
-    /* Phase 4: active defrag, as a server's timer would run it: 100 ms
-     * budgets at full effort until fragmentation is under 5% or a pass
-     * moves nothing. */
-    {
-        struct zmalloc_defrag_policy policy = {(size_t)1 << 20, 5, 50, 100, 100};
-        struct zmalloc_defrag_result r;
-        unsigned long cursor = 0;
-        size_t moved = 0, moved_pass = 0;
-        double first = -1;
-        progress_begin(&p, "phase 4: active defrag");
-        for (int calls = 0; calls < 1000; calls++) {
-            moved_pass += zmalloc_defrag_cycle(&policy, 100000, defrag_scan, &ks, &cursor, &r);
-            if (first < 0) first = r.frag_pct;
-            progress_step(&p, (uint64_t)(first - r.frag_pct > 0 ? first - r.frag_pct : 0),
-                          (uint64_t)(first > 5 ? first - 5 : 1));
-            if (!r.ran) break;
-            if (r.pass_done) {
-                moved += moved_pass;
-                if (moved_pass == 0) break;
-                moved_pass = 0;
-            }
+/* Phase 4: active defrag, as a server's timer would run it: 100 ms budgets
+ * at full effort until fragmentation is under 5% or a pass moves nothing. */
+static void phase_defrag(keyspace *ks) {
+    struct zmalloc_defrag_policy policy = {(size_t)1 << 20, 5, 50, 100, 100};
+    struct zmalloc_defrag_result r;
+    progress p;
+    char label[96], tb[32];
+    unsigned long cursor = 0;
+    size_t moved = 0, moved_pass = 0;
+    double first = -1;
+    progress_begin(&p, "phase 4: active defrag");
+    for (int calls = 0; calls < 1000; calls++) {
+        moved_pass += zmalloc_defrag_cycle(&policy, 100000, defrag_scan, ks, &cursor, &r);
+        if (first < 0) first = r.frag_pct;
+        progress_step(&p, (uint64_t)(first - r.frag_pct > 0 ? first - r.frag_pct : 0),
+                      (uint64_t)(first > 5 ? first - 5 : 1));
+        if (!r.ran) break;
+        if (r.pass_done) {
+            moved += moved_pass;
+            if (moved_pass == 0) break;
+            moved_pass = 0;
         }
-        moved += moved_pass;
-        secs = progress_end(&p);
-        snprintf(label, sizeof(label), "active defrag moved %s, fragmentation %.1f%% -> %.1f%%",
-                 human(tb, sizeof(tb), moved), first, r.frag_pct);
-        print_report(phase++, label, secs, &ks);
     }
+    moved += moved_pass;
+    double secs = progress_end(&p);
+    snprintf(label, sizeof(label), "active defrag moved %s, fragmentation %.1f%% -> %.1f%%",
+             human(tb, sizeof(tb), moved), first, r.frag_pct);
+    print_report(4, label, secs, ks);
+}
 #endif
 
-    /* Then give free pages back to the OS. */
-    snprintf(label, sizeof(label), "phase %d: zmalloc_purge()", phase);
+/* Then give free pages back to the OS. */
+static void phase_purge(keyspace *ks) {
+    progress p;
+    char label[64];
+    snprintf(label, sizeof(label), "phase %d: zmalloc_purge()", PHASE_PURGE);
     progress_begin(&p, label);
     int purged = zmalloc_purge();
     progress_step(&p, 1, 1);
-    secs = progress_end(&p);
-    print_report(phase++, purged == 0 ? "zmalloc_purge() returned 0" : "zmalloc_purge() is not supported here",
-                 secs, &ks);
+    double secs = progress_end(&p);
+    print_report(PHASE_PURGE,
+                 purged == 0 ? "zmalloc_purge() returned 0" : "zmalloc_purge() is not supported here",
+                 secs, ks);
+}
 
-    /* Last phase: free every entry, then the bucket array. */
-    snprintf(label, sizeof(label), "phase %d: free %zu keys", phase, ks.count);
+/* Last phase: free every entry, then the bucket array. */
+static void phase_free_all(keyspace *ks) {
+    progress p;
+    char label[64];
+    snprintf(label, sizeof(label), "phase %d: free %zu keys", PHASE_PURGE + 1, ks->count);
     progress_begin(&p, label);
-    for (size_t i = 0; i < ks.size; i++) {
-        entry *e = ks.buckets[i];
+    for (size_t i = 0; i < ks->size; i++) {
+        entry *e = ks->buckets[i];
         while (e) {
             entry *next = e->next;
             entry_free(e);
-            ks.count--;
+            ks->count--;
             e = next;
         }
-        ks.buckets[i] = NULL;
-        progress_step(&p, i + 1, ks.size);
+        ks->buckets[i] = NULL;
+        progress_step(&p, i + 1, ks->size);
     }
-    demo_free(ks.buckets, ks.size * sizeof(entry *));
-    ks.buckets = NULL;
-    ks.size = 0;
-    secs = progress_end(&p);
-    print_report(phase, "free everything", secs, &ks);
+    demo_free(ks->buckets, ks->size * sizeof(entry *));
+    ks->buckets = NULL;
+    ks->size = 0;
+    print_report(PHASE_PURGE + 1, "free everything", progress_end(&p), ks);
+}
 
+/* Returns 1 when every stored value came back intact, the program holds
+ * nothing and the counter is back at its start; says what differs if not. */
+static int check_end(void) {
     size_t end_used = zmalloc_used_memory();
     int ok = 1;
     if (corrupt_values) {
@@ -723,7 +753,38 @@ int main(int argc, char **argv) {
                 end_used, baseline, diff);
         ok = 0;
     }
-    if (!ok) return 1;
-    printf("OK: used memory back to %zu bytes\n", end_used);
-    return 0;
+    if (ok) printf("OK: used memory back to %zu bytes\n", end_used);
+    return ok;
+}
+
+/* ---- Main ---------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+    /* Read first: nothing has gone through zmalloc yet. */
+    baseline = zmalloc_used_memory();
+
+    if (argc > 0 && argv[0] && argv[0][0]) {
+        const char *slash = strrchr(argv[0], '/');
+        prog = slash ? slash + 1 : argv[0];
+    }
+    options o;
+    options_parse(&o, argc, argv);
+
+    stdout_tty = isatty(STDOUT_FILENO);
+    zmalloc_set_oom_handler(demo_oom);
+    rng_seed(o.seed);
+    print_header(&o);
+
+    keyspace ks;
+    ks_init(&ks);
+    phase_insert_small(&ks, o.nkeys);
+    size_t phase1_used = zmalloc_used_memory();
+    phase_delete_half(&ks, o.nkeys);
+    phase_refill(&ks, phase1_used);
+#ifdef HAVE_DEFRAG
+    phase_defrag(&ks);
+#endif
+    phase_purge(&ks);
+    phase_free_all(&ks);
+    return check_end() ? 0 : 1;
 }

@@ -56,9 +56,11 @@ run "bundled (balloc), built with clang" check MALLOC=bundled CC=clang
 run "bundled (balloc, hardened build)" check MALLOC=bundled BALLOC_SECURE=1
 run "libc, usable-size mode" check MALLOC=libc
 run "libc, prefix-header mode" check MALLOC=libc ZMALLOC_PREFIX=yes
-for m in jemalloc tcmalloc tcmalloc_minimal mimalloc; do
-    run "$m" check MALLOC=$m
-done
+run "the built configuration (print-cflags, link-time check)" check-config
+# The optional backends: those with a package (make print-backends).
+while read -r m pkg; do
+    [ "$pkg" = - ] || run "$m" check MALLOC=$m
+done < <($MAKE -s --no-print-directory print-backends)
 run "jemalloc, prefix-header mode" check MALLOC=jemalloc ZMALLOC_PREFIX=yes
 run "ASan+UBSan (libc)" check SANITIZER=address
 run "ASan+UBSan (libc), prefix-header mode" check SANITIZER=address ZMALLOC_PREFIX=yes

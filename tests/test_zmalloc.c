@@ -604,6 +604,20 @@ static void test_no_tcache(void) {
     zfree_no_tcache(p);
     zfree_no_tcache(NULL);
     CHECK_EQ(zmalloc_used_memory(), base);
+    /* The try form: counted the same, NULL without the OOM handler. */
+    p = ztrymalloc_no_tcache(3000);
+    CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+    CHECK_EQ(zmalloc_size(p), zmalloc_usable_size(p));
+    CHECK(zmalloc_usable_size(p) >= 3000);
+    zfree_no_tcache(p);
+    CHECK_EQ(zmalloc_used_memory(), base);
+    oom_calls = 0;
+    zmalloc_set_oom_handler(oom_record);
+    CHECK(ztrymalloc_no_tcache(SIZE_MAX / 2) == NULL);
+    CHECK(ztrymalloc_no_tcache(SIZE_MAX) == NULL);
+    zmalloc_set_oom_handler(NULL);
+    CHECK_EQ(oom_calls, 0);
+    CHECK_EQ(zmalloc_used_memory(), base);
 #if defined(USE_JEMALLOC)
     p = zmalloc_with_flags(100, 0);
     p = zrealloc_with_flags(p, 5000, 0);

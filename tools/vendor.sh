@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # tools/vendor.sh [--with=balloc] DEST
 #
-# Copies zmalloc (zmalloc.c, zmalloc.h, backends/) into DEST/src/, a server
-# tree that keeps its own src/zmalloc.c (Redis- or Valkey-shaped), replacing
-# the server's. With --with=balloc it also copies deps/balloc (sources,
+# Copies zmalloc's core (zmalloc.c, zmalloc.h, backends/) into DEST/src/, a
+# server tree that keeps its own src/zmalloc.c (Redis- or Valkey-shaped),
+# replacing the server's. The core is all such a server compiles: its
+# Makefile lists its objects, and it has its own defrag.c and INFO code, so
+# zmalloc_defrag.c and zmalloc_report.c (built on the core's API) are not
+# copied. With --with=balloc it also copies deps/balloc (sources,
 # include/, Makefile, README; no tests, no build output) into DEST/deps/balloc
 # and teaches the server's Makefiles MALLOC=balloc:
 #

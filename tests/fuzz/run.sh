@@ -12,7 +12,7 @@ export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 passed=0 failed=0
 targets=(fuzz_balloc fuzz_balloc-secure)
-for m in bundled libc jemalloc tcmalloc mimalloc; do
+for m in $($MAKE -s --no-print-directory print-backends | cut -d' ' -f1); do
     if $MAKE -s --no-print-directory check-backend MALLOC=$m >/dev/null 2>&1; then
         targets+=("fuzz_zmalloc-$m")
     else

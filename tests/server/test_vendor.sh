@@ -6,14 +6,8 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 V=$ROOT/tools/vendor.sh
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { # ok NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then echo "ok - $name"; passed=$((passed + 1)); else echo "not ok - $name"; failed=$((failed + 1)); fi
-}
+# shellcheck source=../ok.sh
+. "$ROOT/tests/ok.sh"
 
 # A Redis-shaped tree: src/zmalloc.[ch], src/Makefile with a jemalloc
 # block, deps/Makefile with jemalloc: and distclean:.
@@ -54,6 +48,8 @@ ok "first run succeeds" test $? -eq 0
 ok "zmalloc.c replaced" cmp -s "$ROOT/zmalloc.c" "$t/src/zmalloc.c"
 ok "zmalloc.h replaced" cmp -s "$ROOT/zmalloc.h" "$t/src/zmalloc.h"
 ok "backends copied" diff -rq "$ROOT/backends" "$t/src/backends"
+ok "only the core: no defrag driver, no report" \
+    test ! -e "$t/src/zmalloc_defrag.c" -a ! -e "$t/src/zmalloc_report.c"
 ok "balloc's sources copied" diff -rq "$ROOT/deps/balloc/src" "$t/deps/balloc/src"
 ok "balloc's headers copied" diff -rq "$ROOT/deps/balloc/include" "$t/deps/balloc/include"
 ok "balloc's tests left out" test ! -e "$t/deps/balloc/tests"
@@ -117,5 +113,4 @@ bash "$V" --with=balloc "$s" >/dev/null 2>"$tmp/err"
 ok "unknown Makefile shape: exit 2" test $? -eq 2
 ok "unknown Makefile shape: zmalloc not copied either" cmp -s "$tmp/orig/src/zmalloc.c" "$s/src/zmalloc.c"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+ok_summary
