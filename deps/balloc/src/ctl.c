@@ -219,8 +219,7 @@ static unsigned ctl_access(enum ctl_leaf l, const size_t *mib) {
     case L_EPOCH: case L_BACKGROUND: case L_TCACHE_ENABLED:
         return ACC_R | ACC_W;
     case L_OPT:
-        return ACC_R | (mib[1] == OPT_DIRTY_DECAY_MS || mib[1] == OPT_MUZZY_DECAY_MS ||
-                                mib[1] == OPT_BACKGROUND_THREAD ? ACC_W : 0);
+        return ACC_R | (opt_table[mib[1]].writable ? ACC_W : 0);
     case L_ARENA_PURGE: case L_ARENAS_PURGE: case L_TCACHE_FLUSH:
         return ACC_ACTION;
     case L_UTIL_QUERY:
@@ -330,17 +329,6 @@ static int ctl_read(enum ctl_leaf l, const size_t *mib, void *out, const void *q
     return 0;
 }
 
-/* Check a value about to be written (nothing changes). */
-static int ctl_check(enum ctl_leaf l, const size_t *mib, const void *in) {
-    if (l == L_OPT && opt_table[mib[1]].type == OPT_TYPE_INT) {
-        int64_t x;
-        memcpy(&x, in, sizeof(x));
-        if (x < opt_table[mib[1]].min || x > opt_table[mib[1]].max)
-            return EINVAL;
-    }
-    return 0;
-}
-
 static int ctl_write(enum ctl_leaf l, const size_t *mib, const void *in) {
     bool b = false;
     int64_t x = 0;
@@ -352,20 +340,9 @@ static int ctl_write(enum ctl_leaf l, const size_t *mib, const void *in) {
     case L_EPOCH: ctl_epoch++; return 0;
     case L_TCACHE_ENABLED: tcache_set_enabled(&tcache_tls, b); return 0;
     case L_BACKGROUND:
-        if (background_enable(b)) {
-            background_enable(false);  /* could not start: leave it as it was (off) */
-            return EAGAIN;
-        }
-        opt_value[OPT_BACKGROUND_THREAD] = b;
-        return 0;
-    case L_OPT:
-        if (mib[1] == OPT_BACKGROUND_THREAD)
-            return ctl_write(L_BACKGROUND, mib, in);
-        opt_value[mib[1]] = x;
-        arena_set_decay_ms(mib[1] == OPT_DIRTY_DECAY_MS ? 0 : 1, x);
-        if (mib[1] == OPT_DIRTY_DECAY_MS)
-            huge_set_decay_ms(x);
-        return 0;
+        return opts_set(OPT_BACKGROUND_THREAD, b);
+    case L_OPT:  /* range and on-set hook: the options table's */
+        return opts_set((int)mib[1], ctl_size(l, mib) == sizeof(bool) ? b : x);
     case L_ARENA_PURGE:
         if (ctl_arena(mib[1]) == ARENA_MAX)
             arena_purge_all();
@@ -411,8 +388,6 @@ BALLOC_EXPORT int balloc_ctl_bymib(const size_t *mib, size_t miblen, void *oldp,
     if (writing && (newp == NULL || newlen != size))
         return EINVAL;
     int rc;
-    if (writing && (rc = ctl_check(l, mib, newp)) != 0)
-        return rc;
     unsigned char old[sizeof(struct balloc_util)];
     if (reading && (rc = ctl_read(l, mib, old, NULL)) != 0)
         return rc;
