@@ -306,19 +306,20 @@ static int ctl_read(enum ctl_leaf l, const size_t *mib, void *out, const void *q
         v = l == L_BIN_CURREGS ? bs.curregs : l == L_BIN_CURSLABS ? bs.curslabs : bs.nonfull_slabs;
         break;
     case L_UTIL_QUERY: {
-        size_t f[6];
-        void *cur = NULL;
-        uintptr_t a = (uintptr_t)q;
-        if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
-            if (!arena_util_query(q, f, &cur))
+        /* A live block's slab or run (a huge block: 0, 1, its usable size). */
+        struct arena_util a;
+        if (chunk_kind_of((uintptr_t)q) == CHUNK_KIND_ARENA) {
+            if (!arena_util_query(q, &a))
                 return EINVAL;
         } else {
             struct huge_hdr *h = huge_hdr_of(q);
             if (h == NULL)
                 return EINVAL;
-            f[0] = 0; f[1] = 1; f[2] = f[5] = h->usable; f[3] = f[4] = 0;
+            a = (struct arena_util){.nregs = 1, .size = h->usable, .slab_size = h->usable};
         }
-        struct balloc_util u = {f[0], f[1], f[2], f[3], f[4], cur, f[5]};
+        struct balloc_util u = {.nfree = a.nfree, .nregs = a.nregs, .size = a.size,
+                                .bin_nfree = a.bin_nfree, .bin_nregs = a.bin_nregs,
+                                .slabcur = a.slabcur, .slab_size = a.slab_size};
         memcpy(out, &u, sizeof(u));
         return 0;
     }
