@@ -418,28 +418,24 @@ void arena_stats_one(unsigned i, int cls, struct arena_bin_stats *bs, size_t *pd
     }
 }
 
-bool arena_util_query(const void *p, size_t out[6], void **slabcur) {
+bool arena_util_query(const void *p, struct arena_util *u) {
     struct arena *a = arena_of_ptr(p);
     bool ok = false;
     arena_lock(a);
     struct run *r = chunk_run_of(chunk_of((uintptr_t)p), (uintptr_t)p);
     if (r && r->kind == RUN_SLAB) {
         struct bin *b = &a->bins[r->cls];
-        out[0] = r->nfree;
-        out[1] = r->nregs;
-        out[2] = sc_size[r->cls];
-        out[4] = b->curslabs * r->nregs;
-        out[3] = out[4] - (size_t)(b->nmalloc - b->ndalloc);
-        out[5] = (size_t)r->npages * PAGE_SIZE_B;
-        *slabcur = b->cur ? b->cur->base : NULL;
+        u->nfree = r->nfree;
+        u->nregs = r->nregs;
+        u->size = sc_size[r->cls];
+        u->bin_nregs = b->curslabs * r->nregs;
+        u->bin_nfree = u->bin_nregs - (size_t)(b->nmalloc - b->ndalloc);
+        u->slabcur = b->cur ? b->cur->base : NULL;
+        u->slab_size = (size_t)r->npages * PAGE_SIZE_B;
         ok = true;
     } else if (r && r->kind == RUN_LARGE) {
-        out[0] = 0;
-        out[1] = 1;
-        out[2] = sc_size[r->cls];
-        out[3] = out[4] = 0;
-        out[5] = (size_t)r->npages * PAGE_SIZE_B;
-        *slabcur = NULL;
+        *u = (struct arena_util){.nregs = 1, .size = sc_size[r->cls],
+                                 .slab_size = (size_t)r->npages * PAGE_SIZE_B};
         ok = true;
     }
     arena_unlock(a);

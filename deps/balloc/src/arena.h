@@ -115,12 +115,17 @@ void arena_purge_one(unsigned i);
  * dirty and muzzy page counts to *pdirty, *pmuzzy (if not NULL). */
 void arena_stats_one(unsigned i, int cls, struct arena_bin_stats *bs, size_t *pdirty,
                      size_t *pmuzzy);
-/* For the block p of an arena chunk: its slab's nfree, nregs, region size,
- * its bin's free and total regions over all slabs, and the slab's bytes
- * (a large block: 0, 1, size, 0, 0, its run's bytes); *slabcur: the bin's
- * current slab (NULL for a large block or none). false if p's page holds
- * no block. */
-bool arena_util_query(const void *p, size_t out[6], void **slabcur);
+/* What arena_util_query says of one block (a large block: nfree 0, nregs 1,
+ * bin_nfree and bin_nregs 0, slabcur NULL). */
+struct arena_util {
+    size_t nfree, nregs, size;   /* its slab's free and total regions, region size */
+    size_t bin_nfree, bin_nregs; /* its bin's over all slabs, thread-cached blocks as used */
+    void *slabcur;               /* its bin's current slab (NULL: none) */
+    size_t slab_size;            /* bytes of its slab or run */
+};
+/* Fill *u for the block p of an arena chunk; false (*u untouched) if p's
+ * page holds no block. */
+bool arena_util_query(const void *p, struct arena_util *u);
 /* Decay times for arenas created from now on and, with arena_set_decay_ms,
  * for every existing arena (which: 0 dirty, 1 muzzy). */
 void arena_decay_boot(int64_t dirty_ms, int64_t muzzy_ms);

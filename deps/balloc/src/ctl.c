@@ -1,21 +1,22 @@
-/* ctl — balloc_ctl: a static tree of names, resolved to ids (a "mib": one
- * number per level) once, then read or written by id.
+/* ctl — balloc_ctl: a static table of leaves, resolved by name or by id (a
+ * "mib": one number per name component).
  *
- * Tree (leaf types in include/balloc.h):
- *   version epoch background_thread
- *   opt.<name of each entry of the options table>
- *   stats.{allocated,active,resident,mapped,retained,metadata}
- *   stats.arenas.<i|all>.{pdirty,pmuzzy}
- *   stats.arenas.<i|all>.bins.<j>.{size,nregs,curregs,curslabs,nonfull_slabs,nmalloc,ndalloc}
- *   arena.<i|all>.purge  arenas.purge  thread.tcache.{flush,enabled}
- *   arenas.{narenas,nbins,page,quantum}  arenas.bin.<j>.{size,nregs,slab_size}
- *   utilization.query
- * A mib component is the child's position among its named siblings, or the
- * number itself below an indexed level, or the option's index in the options
- * table below "opt". Below an arena level, "all" is BALLOC_CTL_ARENAS_ALL
- * (4096, jemalloc's MALLCTL_ARENAS_ALL, so a mib that jemalloc's callers
- * patch means the same here); the number 4096 and the arena count (jemalloc's
- * older spelling of all arenas, which servers' purge still uses) name it too.
+ * The table ctl_leaves below is the name tree: one row per leaf, with its
+ * dotted name or pattern, its value's type (an action is a leaf of type
+ * CTL_ACTION: it takes no value and its write function does it), how to
+ * read it and how to write it (NULL: read-only). In a pattern, <o> is an
+ * option's name from the options table (opts.c), which also says whether it
+ * is writable; <j> a small size class; <i> an arena: its index, or all
+ * arenas spelt "all", 4096 or the arena count (jemalloc's older spelling of
+ * all arenas, which servers' purge still uses).
+ *
+ * A mib component is, for a named component, the leaf's row in the table
+ * (so a mib's first component finds its leaf at once); for <o> the option's
+ * index; for <j> the class; for <i> the arena's index or, for all arenas,
+ * BALLOC_CTL_ARENAS_ALL (4096, jemalloc's MALLCTL_ARENAS_ALL, so a mib that
+ * jemalloc's callers patch means the same here; a patched mib may also say
+ * the arena count). ctl_lookup, the one walk of the table, resolves names
+ * and mibs alike.
  *
  * Error convention: every entry point returns 0 or an errno value, and all
  * checks run before anything is changed, so a failed call changes nothing.
@@ -24,184 +25,449 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "arena.h"
 #include "background.h"
 #include "balloc.h"
+#include "chunk.h"
 #include "huge.h"
 #include "opts.h"
 #include "sc.h"
 #include "tcache.h"
+#include "util.h"
 
 #define BALLOC_EXPORT __attribute__((visibility("default")))
 #define CTL_MIB_MAX 6
 
 _Static_assert(BALLOC_CTL_ARENAS_ALL > ARENA_MAX, "all arenas is no arena's index");
 
-enum ctl_leaf {
-    L_NONE = 0, L_VERSION, L_EPOCH, L_BACKGROUND, L_OPT,
-    L_ALLOCATED, L_ACTIVE, L_RESIDENT, L_MAPPED, L_RETAINED, L_METADATA,
-    L_PDIRTY, L_PMUZZY,
-    L_BIN_SIZE, L_BIN_NREGS, L_BIN_CURREGS, L_BIN_CURSLABS, L_BIN_NONFULL, L_BIN_NMALLOC,
-    L_BIN_NDALLOC,
-    L_ARENA_PURGE, L_ARENAS_PURGE, L_TCACHE_FLUSH, L_TCACHE_ENABLED, L_UTIL_QUERY,
-    L_NARENAS, L_NBINS, L_PAGE, L_QUANTUM, L_CLS_SIZE, L_CLS_NREGS, L_CLS_SLAB_SIZE,
+/* A leaf's value; its size is ctl_size's. */
+enum ctl_type {
+    CTL_BOOL, CTL_U32, CTL_UNSIGNED, CTL_U64, CTL_SIZE, CTL_STR,
+    CTL_OPT,     /* the option's: bool, int64_t, or const char * (an enum's name) */
+    CTL_QUERY,   /* struct balloc_util out (oldp) for a pointer in (newp) */
+    CTL_ACTION,  /* no value */
 };
 
-enum ctl_index { IDX_NONE = 0, IDX_ARENA, IDX_BIN, IDX_OPT };
+struct ctl_leaf;
 
-/* An inner node has kids (ending with a NULL name) or, if index is set, a
- * one-node template that every number (or option name) leads to. A leaf has
- * leaf != L_NONE. */
-struct ctl_node {
-    const char *name;
-    const struct ctl_node *kids;
-    enum ctl_index index;
-    enum ctl_leaf leaf;
+/* A resolved request: the leaf, and what the name's <i>, <j>, <o> chose. */
+struct ctl_req {
+    const struct ctl_leaf *leaf;
+    unsigned arena;     /* <i>: an index, or ARENA_MAX for all arenas */
+    unsigned cls;       /* <j> */
+    int opt;            /* <o> */
+    const void *ptr;    /* CTL_QUERY: the pointer asked about */
 };
 
-#define LEAF(n, l) {n, NULL, IDX_NONE, l}
-#define DIR(n, k) {n, k, IDX_NONE, L_NONE}
-#define INDEXED(n, t, i) {n, t, i, L_NONE}
-#define END {NULL, NULL, IDX_NONE, L_NONE}
+struct ctl_leaf {
+    const char *name;   /* dotted; <i>, <j>, <o> as above; at most CTL_MIB_MAX parts */
+    enum ctl_type type;
+    /* Put the value (ctl_size bytes) in out: 0, or an errno value and out
+     * untouched. */
+    int (*read)(const struct ctl_req *r, void *out);
+    /* Take the value in (ctl_size bytes; an action: NULL): 0, or an errno
+     * value and nothing changed. NULL: read-only. */
+    int (*write)(const struct ctl_req *r, const void *in);
+    size_t arg;         /* what a shared read function needs: a field's offset, a constant */
+};
 
-/* An indexed node's kids is a one-node template: the node any number names. */
-static const struct ctl_node ctl_bin_leaves[] = {
-    LEAF("size", L_BIN_SIZE), LEAF("nregs", L_BIN_NREGS), LEAF("curregs", L_BIN_CURREGS),
-    LEAF("curslabs", L_BIN_CURSLABS), LEAF("nonfull_slabs", L_BIN_NONFULL),
-    LEAF("nmalloc", L_BIN_NMALLOC), LEAF("ndalloc", L_BIN_NDALLOC), END};
-static const struct ctl_node ctl_bin_tmpl[] = {DIR(NULL, ctl_bin_leaves)};
-static const struct ctl_node ctl_sarena_kids[] = {
-    LEAF("pdirty", L_PDIRTY), LEAF("pmuzzy", L_PMUZZY), INDEXED("bins", ctl_bin_tmpl, IDX_BIN), END};
-static const struct ctl_node ctl_sarena_tmpl[] = {DIR(NULL, ctl_sarena_kids)};
-static const struct ctl_node ctl_stats_kids[] = {
-    LEAF("allocated", L_ALLOCATED), LEAF("active", L_ACTIVE), LEAF("resident", L_RESIDENT),
-    LEAF("mapped", L_MAPPED), LEAF("retained", L_RETAINED), LEAF("metadata", L_METADATA),
-    INDEXED("arenas", ctl_sarena_tmpl, IDX_ARENA), END};
-static const struct ctl_node ctl_arena_kids[] = {LEAF("purge", L_ARENA_PURGE), END};
-static const struct ctl_node ctl_arena_tmpl[] = {DIR(NULL, ctl_arena_kids)};
-static const struct ctl_node ctl_cls_leaves[] = {
-    LEAF("size", L_CLS_SIZE), LEAF("nregs", L_CLS_NREGS), LEAF("slab_size", L_CLS_SLAB_SIZE), END};
-static const struct ctl_node ctl_cls_tmpl[] = {DIR(NULL, ctl_cls_leaves)};
-static const struct ctl_node ctl_arenas_kids[] = {
-    LEAF("purge", L_ARENAS_PURGE), LEAF("narenas", L_NARENAS), LEAF("nbins", L_NBINS),
-    LEAF("page", L_PAGE), LEAF("quantum", L_QUANTUM), INDEXED("bin", ctl_cls_tmpl, IDX_BIN), END};
-static const struct ctl_node ctl_tcache_kids[] = {
-    LEAF("flush", L_TCACHE_FLUSH), LEAF("enabled", L_TCACHE_ENABLED), END};
-static const struct ctl_node ctl_thread_kids[] = {DIR("tcache", ctl_tcache_kids), END};
-static const struct ctl_node ctl_util_kids[] = {LEAF("query", L_UTIL_QUERY), END};
-static const struct ctl_node ctl_opt_tmpl[] = {LEAF(NULL, L_OPT)};
-static const struct ctl_node ctl_root_kids[] = {
-    LEAF("version", L_VERSION), LEAF("epoch", L_EPOCH),
-    LEAF("background_thread", L_BACKGROUND), INDEXED("opt", ctl_opt_tmpl, IDX_OPT),
-    DIR("stats", ctl_stats_kids), INDEXED("arena", ctl_arena_tmpl, IDX_ARENA),
-    DIR("arenas", ctl_arenas_kids), DIR("thread", ctl_thread_kids),
-    DIR("utilization", ctl_util_kids), END};
-static const struct ctl_node ctl_root = DIR("", ctl_root_kids);
+/* ---- reading and writing ----------------------------------------------------- */
 
-/* ---- name → mib ------------------------------------------------------------ */
+static uint64_t ctl_epoch;
+
+static size_t ctl_size(const struct ctl_req *r) {
+    switch (r->leaf->type) {
+    case CTL_BOOL: return sizeof(bool);
+    case CTL_U32: return sizeof(uint32_t);
+    case CTL_UNSIGNED: return sizeof(unsigned);
+    case CTL_U64: return sizeof(uint64_t);
+    case CTL_STR: return sizeof(const char *);
+    case CTL_QUERY: return sizeof(struct balloc_util);
+    case CTL_ACTION: return 0;
+    case CTL_OPT:
+        switch (opt_table[r->opt].type) {
+        case OPT_TYPE_BOOL: return sizeof(bool);
+        case OPT_TYPE_ENUM: return sizeof(const char *);
+        default: return sizeof(int64_t);
+        }
+    default: return sizeof(size_t);
+    }
+}
+
+/* Store the number v in out as the leaf's (numeric) type. */
+static int ctl_put(const struct ctl_req *r, uint64_t v, void *out) {
+    bool b = v != 0;
+    uint32_t u32 = (uint32_t)v;
+    unsigned u = (unsigned)v;
+    size_t z = (size_t)v;
+    const void *src = r->leaf->type == CTL_BOOL ? (const void *)&b
+                    : r->leaf->type == CTL_U32 ? (const void *)&u32
+                    : r->leaf->type == CTL_UNSIGNED ? (const void *)&u
+                    : r->leaf->type == CTL_U64 ? (const void *)&v : (const void *)&z;
+    memcpy(out, src, ctl_size(r));
+    return 0;
+}
+
+static int ctl_read_version(const struct ctl_req *r, void *out) {
+    static const char *const version = BALLOC_VERSION;
+    (void)r;
+    memcpy(out, &version, sizeof(version));
+    return 0;
+}
+
+static int ctl_read_epoch(const struct ctl_req *r, void *out) { return ctl_put(r, ctl_epoch, out); }
+
+/* Any value advances it. */
+static int ctl_write_epoch(const struct ctl_req *r, const void *in) {
+    (void)r, (void)in;
+    ctl_epoch++;
+    return 0;
+}
+
+static int ctl_read_background(const struct ctl_req *r, void *out) {
+    return ctl_put(r, background_enabled(), out);
+}
+
+/* The option's on-set hook starts or stops the thread. */
+static int ctl_write_background(const struct ctl_req *r, const void *in) {
+    bool b;
+    (void)r;
+    memcpy(&b, in, sizeof(b));
+    return opts_set(OPT_BACKGROUND_THREAD, b);
+}
+
+static int ctl_read_opt(const struct ctl_req *r, void *out) {
+    const struct opt_def *d = &opt_table[r->opt];
+    int64_t x = opt_value[r->opt];
+    bool b = x != 0;
+    const void *src = d->type == OPT_TYPE_BOOL ? (const void *)&b
+                    : d->type == OPT_TYPE_ENUM ? (const void *)&d->names[x] : (const void *)&x;
+    memcpy(out, src, ctl_size(r));
+    return 0;
+}
+
+/* Writability and range are the options table's (opts_set). */
+static int ctl_write_opt(const struct ctl_req *r, const void *in) {
+    const struct opt_def *d = &opt_table[r->opt];
+    int64_t x = 0;
+    if (d->type == OPT_TYPE_BOOL) {
+        bool b;
+        memcpy(&b, in, sizeof(b));
+        x = b;
+    } else if (d->type == OPT_TYPE_ENUM) {
+        const char *s;
+        memcpy(&s, in, sizeof(s));
+        if (s == NULL || opts_parse_value(r->opt, s, strlen(s), &x))
+            return EINVAL;
+    } else {
+        memcpy(&x, in, sizeof(x));
+    }
+    return opts_set(r->opt, x);
+}
+
+/* arg: the field's offset in struct balloc_stats. */
+static int ctl_read_stats(const struct ctl_req *r, void *out) {
+    struct balloc_stats st;
+    size_t v;
+    balloc_get_stats(&st);
+    memcpy(&v, (const char *)&st + r->leaf->arg, sizeof(v));
+    return ctl_put(r, v, out);
+}
+
+/* arg: 0 dirty, 1 muzzy. */
+static int ctl_read_pages(const struct ctl_req *r, void *out) {
+    size_t pd = 0, pm = 0;
+    arena_stats_one(r->arena, -1, NULL, &pd, &pm);
+    return ctl_put(r, r->leaf->arg ? pm : pd, out);
+}
+
+/* arg: the field's offset in struct arena_bin_stats, of the leaf's type. */
+static int ctl_read_bin(const struct ctl_req *r, void *out) {
+    struct arena_bin_stats bs;
+    memset(&bs, 0, sizeof(bs));
+    arena_stats_one(r->arena, (int)r->cls, &bs, NULL, NULL);
+    memcpy(out, (const char *)&bs + r->leaf->arg, ctl_size(r));
+    return 0;
+}
+
+static int ctl_read_class_size(const struct ctl_req *r, void *out) {
+    return ctl_put(r, sc_size[r->cls], out);
+}
+
+static int ctl_read_class_nregs(const struct ctl_req *r, void *out) {
+    return ctl_put(r, sc_slab_nregs[r->cls], out);
+}
+
+static int ctl_read_class_slab_size(const struct ctl_req *r, void *out) {
+    return ctl_put(r, (uint64_t)sc_slab_pages[r->cls] * PAGE_SIZE_B, out);
+}
+
+static int ctl_read_narenas(const struct ctl_req *r, void *out) {
+    return ctl_put(r, arena_count(), out);
+}
+
+/* arg: the value. */
+static int ctl_read_const(const struct ctl_req *r, void *out) { return ctl_put(r, r->leaf->arg, out); }
+
+static int ctl_read_tcache_enabled(const struct ctl_req *r, void *out) {
+    return ctl_put(r, tcache_enabled(&tcache_tls), out);
+}
+
+static int ctl_write_tcache_enabled(const struct ctl_req *r, const void *in) {
+    bool b;
+    (void)r;
+    memcpy(&b, in, sizeof(b));
+    tcache_set_enabled(&tcache_tls, b);
+    return 0;
+}
+
+static int ctl_do_arena_purge(const struct ctl_req *r, const void *in) {
+    (void)in;
+    if (r->arena == ARENA_MAX)
+        arena_purge_all();
+    else
+        arena_purge_one(r->arena);
+    return 0;
+}
+
+static int ctl_do_purge(const struct ctl_req *r, const void *in) {
+    (void)r, (void)in;
+    balloc_purge();
+    return 0;
+}
+
+static int ctl_do_flush(const struct ctl_req *r, const void *in) {
+    (void)r, (void)in;
+    balloc_thread_flush();
+    return 0;
+}
+
+/* A live block's slab or run (a huge block: 0, 1, its usable size). */
+static int ctl_read_util(const struct ctl_req *r, void *out) {
+    struct arena_util a;
+    if (r->ptr == NULL)
+        return EINVAL;
+    if (chunk_kind_of((uintptr_t)r->ptr) == CHUNK_KIND_ARENA) {
+        if (!arena_util_query(r->ptr, &a))
+            return EINVAL;
+    } else {
+        struct huge_hdr *h = huge_hdr_of(r->ptr);
+        if (h == NULL)
+            return EINVAL;
+        a = (struct arena_util){.nregs = 1, .size = h->usable, .slab_size = h->usable};
+    }
+    struct balloc_util u = {.nfree = a.nfree, .nregs = a.nregs, .size = a.size,
+                            .bin_nfree = a.bin_nfree, .bin_nregs = a.bin_nregs,
+                            .slabcur = a.slabcur, .slab_size = a.slab_size};
+    memcpy(out, &u, sizeof(u));
+    return 0;
+}
+
+/* ---- the tree ------------------------------------------------------------------ */
+
+#define STAT(n, f) {"stats." n, CTL_SIZE, ctl_read_stats, NULL, offsetof(struct balloc_stats, f)}
+#define BIN(n, t, f) \
+    {"stats.arenas.<i>.bins.<j>." n, t, ctl_read_bin, NULL, offsetof(struct arena_bin_stats, f)}
+
+/* Rows that share leading parts stand together (a lookup skips them as one),
+ * and no leaf's name is another's leading parts (ctl_parts_build stops the
+ * program if one is). */
+static const struct ctl_leaf ctl_leaves[] = {
+    {"version", CTL_STR, ctl_read_version, NULL, 0},
+    {"epoch", CTL_U64, ctl_read_epoch, ctl_write_epoch, 0},
+    {"background_thread", CTL_BOOL, ctl_read_background, ctl_write_background, 0},
+    {"opt.<o>", CTL_OPT, ctl_read_opt, ctl_write_opt, 0},
+    STAT("allocated", allocated),
+    STAT("active", active),
+    STAT("resident", resident),
+    STAT("mapped", mapped),
+    STAT("retained", retained),
+    STAT("metadata", metadata),
+    {"stats.arenas.<i>.pdirty", CTL_SIZE, ctl_read_pages, NULL, 0},
+    {"stats.arenas.<i>.pmuzzy", CTL_SIZE, ctl_read_pages, NULL, 1},
+    {"stats.arenas.<i>.bins.<j>.size", CTL_SIZE, ctl_read_class_size, NULL, 0},
+    {"stats.arenas.<i>.bins.<j>.nregs", CTL_U32, ctl_read_class_nregs, NULL, 0},
+    BIN("curregs", CTL_SIZE, curregs),
+    BIN("curslabs", CTL_SIZE, curslabs),
+    BIN("nonfull_slabs", CTL_SIZE, nonfull_slabs),
+    BIN("nmalloc", CTL_U64, nmalloc),
+    BIN("ndalloc", CTL_U64, ndalloc),
+    {"arena.<i>.purge", CTL_ACTION, NULL, ctl_do_arena_purge, 0},
+    {"arenas.purge", CTL_ACTION, NULL, ctl_do_purge, 0},
+    {"arenas.narenas", CTL_UNSIGNED, ctl_read_narenas, NULL, 0},
+    {"arenas.nbins", CTL_UNSIGNED, ctl_read_const, NULL, SC_NSMALL},
+    {"arenas.page", CTL_SIZE, ctl_read_const, NULL, PAGE_SIZE_B},
+    {"arenas.quantum", CTL_SIZE, ctl_read_const, NULL, SC_QUANTUM},
+    {"arenas.bin.<j>.size", CTL_SIZE, ctl_read_class_size, NULL, 0},
+    {"arenas.bin.<j>.nregs", CTL_U32, ctl_read_class_nregs, NULL, 0},
+    {"arenas.bin.<j>.slab_size", CTL_SIZE, ctl_read_class_slab_size, NULL, 0},
+    {"thread.tcache.flush", CTL_ACTION, NULL, ctl_do_flush, 0},
+    {"thread.tcache.enabled", CTL_BOOL, ctl_read_tcache_enabled, ctl_write_tcache_enabled, 0},
+    {"utilization.query", CTL_QUERY, ctl_read_util, NULL, 0},
+};
+#define CTL_NLEAVES (sizeof(ctl_leaves) / sizeof(ctl_leaves[0]))
+
+_Static_assert(sizeof(((struct balloc_stats *)0)->allocated) == sizeof(size_t), "stats are size_t");
+_Static_assert(sizeof(((struct arena_bin_stats *)0)->curregs) == sizeof(size_t) &&
+               sizeof(((struct arena_bin_stats *)0)->nmalloc) == sizeof(uint64_t),
+               "bin figures are the leaves' types");
+
+/* ---- lookup -------------------------------------------------------------------- */
+
+/* The rows' names cut into parts once (at the first lookup), so that a
+ * lookup reads no pattern text, skips at once every row that a mismatch
+ * rules out, and starts the next row past the parts it shares. */
+struct ctl_part {
+    uint8_t off, len;   /* in the row's name */
+    char index;         /* 'i', 'j' or 'o' for <i>, <j>, <o>; 0: a named part */
+    uint8_t next;       /* the first later row whose name differs in this part or before */
+};
+static struct ctl_part ctl_parts[CTL_NLEAVES][CTL_MIB_MAX];
+static uint8_t ctl_nparts[CTL_NLEAVES];
+static uint8_t ctl_shared[CTL_NLEAVES + 1];  /* leading parts a row shares with the row before */
+static pthread_once_t ctl_parts_once = PTHREAD_ONCE_INIT;
+
+_Static_assert(CTL_NLEAVES < 256, "rows fit next");
+
+/* Whether rows j and k have the same name up to byte end, a part's end in k. */
+static bool ctl_same_upto(size_t j, size_t k, size_t end) {
+    const char *a = ctl_leaves[j].name, *b = ctl_leaves[k].name;
+    return strncmp(a, b, end) == 0 && (a[end] == '.' || a[end] == '\0');
+}
+
+static void ctl_parts_build(void) {
+    for (size_t k = 0; k < CTL_NLEAVES; k++) {
+        const char *name = ctl_leaves[k].name;
+        size_t off = 0, d = 0;
+        for (;; d++) {
+            size_t len = strcspn(name + off, "."), end = off + len, j = k + 1;
+            while (j < CTL_NLEAVES && ctl_same_upto(j, k, end))
+                j++;
+            ctl_parts[k][d] = (struct ctl_part){(uint8_t)off, (uint8_t)len,
+                                                name[off] == '<' ? name[off + 1] : 0, (uint8_t)j};
+            if (k > 0 && ctl_shared[k] == d && ctl_same_upto(k - 1, k, end))
+                ctl_shared[k] = (uint8_t)(d + 1);
+            if (name[end] == '\0')
+                break;
+            off = end + 1;
+        }
+        for (size_t j = 0; j < CTL_NLEAVES; j++)
+            if (j != k && ctl_same_upto(j, k, strlen(name)))
+                util_fatal_ptr("balloc_ctl: a leaf's name begins another's", name);
+        ctl_nparts[k] = (uint8_t)(d + 1);
+    }
+}
 
 /* Whether arena component c names all arenas. */
 static bool ctl_arenas_all(size_t c) {
     return c == BALLOC_CTL_ARENAS_ALL || c == arena_count();
 }
 
-/* The arena functions' index for arena component c (ARENA_MAX: all). */
-static unsigned ctl_arena(size_t c) {
-    return ctl_arenas_all(c) ? ARENA_MAX : (unsigned)c;
+/* Decimal of 1 to 4 digits; true if s[0, n) is not one. */
+static bool ctl_parse_index(const char *s, size_t n, size_t *v) {
+    if (n == 0 || n > 4)
+        return true;
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return true;
+        *v = *v * 10 + (size_t)(s[i] - '0');
+    }
+    return false;
 }
 
-/* The child of n named by s[0, len), and its mib component; NULL if none. */
-static const struct ctl_node *ctl_child(const struct ctl_node *n, const char *s, size_t len,
-                                        size_t *comp) {
-    if (n->leaf != L_NONE || n->kids == NULL)
-        return NULL;
-    if (n->index == IDX_OPT) {
-        int id = opts_find(s, len);
-        if (id < 0)
-            return NULL;
-        *comp = (size_t)id;
-        return n->kids;
+/* Part d of row k against the name's part s (sn bytes) or, if s is NULL,
+ * against the mib component *c. On a match *c is the part's mib component
+ * and r holds what an index part chose. */
+static bool ctl_match(size_t k, size_t d, const char *s, size_t sn, size_t *c, struct ctl_req *r) {
+    const struct ctl_part *pt = &ctl_parts[k][d];
+    char index = pt->index;
+    if (index == 0) {
+        if (s ? sn != pt->len || memcmp(s, ctl_leaves[k].name + pt->off, sn) != 0 : *c != k)
+            return false;
+        *c = k;
+        return true;
     }
-    if (n->index != IDX_NONE) {
-        if (n->index == IDX_ARENA && len == 3 && memcmp(s, "all", 3) == 0) {
-            *comp = BALLOC_CTL_ARENAS_ALL;
-            return n->kids;
-        }
-        size_t v = 0;
-        if (len == 0 || len > 4)
-            return NULL;
-        for (size_t i = 0; i < len; i++) {
-            if (s[i] < '0' || s[i] > '9')
+    if (index == 'o') {
+        int id = s ? opts_find(s, sn) : *c < OPT_COUNT ? (int)*c : -1;
+        *c = (size_t)(r->opt = id);
+        return id >= 0;
+    }
+    size_t v = *c;
+    if (s && index == 'i' && sn == 3 && memcmp(s, "all", 3) == 0)
+        v = BALLOC_CTL_ARENAS_ALL;
+    else if (s && ctl_parse_index(s, sn, &v))
+        return false;
+    if (index == 'i' && ctl_arenas_all(v)) {
+        r->arena = ARENA_MAX;
+        *c = BALLOC_CTL_ARENAS_ALL;
+        return true;
+    }
+    if (v >= (index == 'i' ? arena_count() : (size_t)SC_NSMALL))
+        return false;
+    *(index == 'i' ? &r->arena : &r->cls) = (unsigned)v;
+    *c = v;
+    return true;
+}
+
+/* The one walk of the table: the leaf that name names, with its mib in
+ * mib[0, *len); or, if name is NULL, the leaf that mib[0, *len) names (its
+ * first component is the row). NULL if none. */
+static const struct ctl_leaf *ctl_lookup(const char *name, size_t mib[CTL_MIB_MAX], size_t *len,
+                                         struct ctl_req *r) {
+    const char *part[CTL_MIB_MAX];
+    size_t plen[CTL_MIB_MAX], n = 0, k = 0, end = CTL_NLEAVES;
+    pthread_once(&ctl_parts_once, ctl_parts_build);
+    if (name) {
+        for (const char *s = name;; s += plen[n++] + 1) {
+            if (n == CTL_MIB_MAX)
                 return NULL;
-            v = v * 10 + (size_t)(s[i] - '0');
+            part[n] = s;
+            plen[n] = strcspn(s, ".");
+            if (s[plen[n]] == '\0')
+                break;
         }
-        if (n->index == IDX_ARENA && ctl_arenas_all(v))
-            v = BALLOC_CTL_ARENAS_ALL;
-        else if (v >= (n->index == IDX_ARENA ? arena_count() : (size_t)SC_NSMALL))
+        n++;
+    } else {
+        if (*len == 0 || *len > CTL_MIB_MAX || mib[0] >= CTL_NLEAVES)
             return NULL;
-        *comp = v;
-        return n->kids;
+        n = *len, k = mib[0], end = k + 1;
     }
-    for (size_t i = 0; n->kids[i].name; i++) {
-        if (strlen(n->kids[i].name) == len && memcmp(n->kids[i].name, s, len) == 0) {
-            *comp = i;
-            return &n->kids[i];
+    /* Rows are tried in order; parts 0..d-1 of row k have matched. */
+    for (size_t d = 0; k < end;) {
+        while (d < n && d < ctl_nparts[k] &&
+               ctl_match(k, d, name ? part[d] : NULL, name ? plen[d] : 0, &mib[d], r))
+            d++;
+        if (d == n && d == ctl_nparts[k]) {
+            for (d = 0; name && d < n; d++)  /* a named part matched earlier said its row */
+                if (ctl_parts[k][d].index == 0)
+                    mib[d] = k;
+            *len = n;
+            return r->leaf = &ctl_leaves[k];
         }
+        /* The rows that share parts 0..d with k (0..d-1 if the name or the
+         * row ended: no leaf's name is another's leading parts) fail alike;
+         * the next row shares its leading parts with them, matched already. */
+        k = ctl_parts[k][d < n && d < ctl_nparts[k] ? d : d - 1].next;
+        d = ctl_shared[k];
     }
     return NULL;
-}
-
-/* Follow mib from the root; the leaf reached, or NULL. */
-static const struct ctl_node *ctl_walk(const size_t *mib, size_t miblen) {
-    const struct ctl_node *n = &ctl_root;
-    for (size_t d = 0; d < miblen; d++) {
-        if (n->leaf != L_NONE || n->kids == NULL)
-            return NULL;
-        size_t c = mib[d];
-        if (n->index == IDX_OPT) {
-            if (c >= OPT_COUNT)
-                return NULL;
-            n = n->kids;
-        } else if (n->index != IDX_NONE) {
-            size_t lim = n->index == IDX_ARENA ? arena_count() : (size_t)SC_NSMALL;
-            if (c >= lim && !(n->index == IDX_ARENA && ctl_arenas_all(c)))
-                return NULL;
-            n = n->kids;
-        } else {
-            size_t k = 0;
-            while (n->kids[k].name && k < c)
-                k++;
-            if (n->kids[k].name == NULL)
-                return NULL;
-            n = &n->kids[k];
-        }
-    }
-    return n->leaf != L_NONE ? n : NULL;
 }
 
 BALLOC_EXPORT int balloc_ctl_nametomib(const char *name, size_t *mibp, size_t *miblenp) {
     if (name == NULL || mibp == NULL || miblenp == NULL)
         return EINVAL;
     (void)balloc_good_size(0);  /* boots balloc: the tree's limits need it */
-    const struct ctl_node *n = &ctl_root;
     size_t tmp[CTL_MIB_MAX], depth = 0;
-    const char *s = name;
-    for (;;) {
-        const char *dot = strchr(s, '.');
-        size_t len = dot ? (size_t)(dot - s) : strlen(s);
-        if (depth == CTL_MIB_MAX || (n = ctl_child(n, s, len, &tmp[depth])) == NULL)
-            return ENOENT;
-        depth++;
-        if (dot == NULL)
-            break;
-        s = dot + 1;
-    }
-    if (n->leaf == L_NONE)
+    struct ctl_req r;
+    if (ctl_lookup(name, tmp, &depth, &r) == NULL)
         return ENOENT;
     if (*miblenp < depth)
         return EINVAL;
@@ -210,172 +476,39 @@ BALLOC_EXPORT int balloc_ctl_nametomib(const char *name, size_t *mibp, size_t *m
     return 0;
 }
 
-/* ---- leaves ------------------------------------------------------------------ */
-
-enum { ACC_R = 1, ACC_W = 2, ACC_ACTION = 4 };
-
-static unsigned ctl_access(enum ctl_leaf l, const size_t *mib) {
-    switch (l) {
-    case L_EPOCH: case L_BACKGROUND: case L_TCACHE_ENABLED:
-        return ACC_R | ACC_W;
-    case L_OPT:
-        return ACC_R | (mib[1] == OPT_DIRTY_DECAY_MS || mib[1] == OPT_MUZZY_DECAY_MS ||
-                                mib[1] == OPT_BACKGROUND_THREAD ? ACC_W : 0);
-    case L_ARENA_PURGE: case L_ARENAS_PURGE: case L_TCACHE_FLUSH:
-        return ACC_ACTION;
-    case L_UTIL_QUERY:
-        return ACC_R;  /* with the pointer passed in newp */
-    default:
-        return ACC_R;
+/* Read and/or write the leaf r resolved, all checks first. */
+static int ctl_access(struct ctl_req *r, void *oldp, size_t *oldlenp, void *newp, size_t newlen) {
+    const struct ctl_leaf *l = r->leaf;
+    size_t size = ctl_size(r);
+    bool reading = oldp != NULL || oldlenp != NULL, writing = newp != NULL || newlen != 0;
+    if (l->type == CTL_ACTION) {
+        if (reading || writing)
+            return EPERM;  /* an action takes no value (as jemalloc says it) */
+        return l->write(r, NULL);
     }
-}
-
-static size_t ctl_size(enum ctl_leaf l, const size_t *mib) {
-    switch (l) {
-    case L_VERSION: return sizeof(const char *);
-    case L_EPOCH: case L_BIN_NMALLOC: case L_BIN_NDALLOC: return sizeof(uint64_t);
-    case L_BACKGROUND: case L_TCACHE_ENABLED: return sizeof(bool);
-    case L_BIN_NREGS: case L_CLS_NREGS: return sizeof(uint32_t);
-    case L_NARENAS: case L_NBINS: return sizeof(unsigned);
-    case L_UTIL_QUERY: return sizeof(struct balloc_util);
-    case L_OPT:
-        switch (opt_table[mib[1]].type) {
-        case OPT_TYPE_BOOL: return sizeof(bool);
-        case OPT_TYPE_ENUM: return sizeof(const char *);
-        default: return sizeof(int64_t);
-        }
-    default:
-        return sizeof(size_t);
-    }
-}
-
-static uint64_t ctl_epoch;
-
-/* Read leaf l into out (ctl_size bytes). q: the pointer of a query. */
-static int ctl_read(enum ctl_leaf l, const size_t *mib, void *out, const void *q) {
-    static const char *const version = BALLOC_VERSION;
-    struct balloc_stats st;
-    struct arena_bin_stats bs;
-    size_t v = 0, pd = 0, pm = 0;
-    memset(&bs, 0, sizeof(bs));
-    switch (l) {
-    case L_VERSION: memcpy(out, &version, sizeof(version)); return 0;
-    case L_EPOCH: memcpy(out, &ctl_epoch, sizeof(ctl_epoch)); return 0;
-    case L_BACKGROUND: { bool b = background_enabled(); memcpy(out, &b, sizeof(b)); return 0; }
-    case L_TCACHE_ENABLED: { bool b = tcache_enabled(&tcache_tls); memcpy(out, &b, sizeof(b)); return 0; }
-    case L_OPT: {
-        const struct opt_def *d = &opt_table[mib[1]];
-        int64_t x = opt_value[mib[1]];
-        if (d->type == OPT_TYPE_BOOL) {
-            bool b = x != 0;
-            memcpy(out, &b, sizeof(b));
-        } else if (d->type == OPT_TYPE_ENUM) {
-            memcpy(out, &d->names[x], sizeof(const char *));
-        } else {
-            memcpy(out, &x, sizeof(x));
-        }
-        return 0;
-    }
-    case L_ALLOCATED: case L_ACTIVE: case L_RESIDENT: case L_MAPPED: case L_RETAINED: case L_METADATA:
-        balloc_get_stats(&st);
-        v = l == L_ALLOCATED ? st.allocated : l == L_ACTIVE ? st.active : l == L_RESIDENT ? st.resident
-          : l == L_MAPPED ? st.mapped : l == L_RETAINED ? st.retained : st.metadata;
-        break;
-    case L_PDIRTY: case L_PMUZZY:
-        arena_stats_one(ctl_arena(mib[2]), -1, NULL, &pd, &pm);
-        v = l == L_PDIRTY ? pd : pm;
-        break;
-    case L_BIN_SIZE: v = sc_size[mib[4]]; break;
-    case L_NARENAS: case L_NBINS: {
-        unsigned n = l == L_NARENAS ? arena_count() : (unsigned)SC_NSMALL;
-        memcpy(out, &n, sizeof(n));
-        return 0;
-    }
-    case L_PAGE: v = PAGE_SIZE_B; break;
-    case L_QUANTUM: v = SC_QUANTUM; break;
-    case L_CLS_SIZE: v = sc_size[mib[2]]; break;
-    case L_CLS_NREGS: { uint32_t n = sc_slab_nregs[mib[2]]; memcpy(out, &n, sizeof(n)); return 0; }
-    case L_CLS_SLAB_SIZE: v = (size_t)sc_slab_pages[mib[2]] * PAGE_SIZE_B; break;
-    case L_BIN_NREGS: { uint32_t n = sc_slab_nregs[mib[4]]; memcpy(out, &n, sizeof(n)); return 0; }
-    case L_BIN_CURREGS: case L_BIN_CURSLABS: case L_BIN_NONFULL: case L_BIN_NMALLOC: case L_BIN_NDALLOC:
-        arena_stats_one(ctl_arena(mib[2]), (int)mib[4], &bs, NULL, NULL);
-        if (l == L_BIN_NMALLOC || l == L_BIN_NDALLOC) {
-            uint64_t n = l == L_BIN_NMALLOC ? bs.nmalloc : bs.ndalloc;
-            memcpy(out, &n, sizeof(n));
-            return 0;
-        }
-        v = l == L_BIN_CURREGS ? bs.curregs : l == L_BIN_CURSLABS ? bs.curslabs : bs.nonfull_slabs;
-        break;
-    case L_UTIL_QUERY: {
-        size_t f[6];
-        void *cur = NULL;
-        uintptr_t a = (uintptr_t)q;
-        if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
-            if (!arena_util_query(q, f, &cur))
-                return EINVAL;
-        } else {
-            struct huge_hdr *h = huge_hdr_of(q);
-            if (h == NULL)
-                return EINVAL;
-            f[0] = 0; f[1] = 1; f[2] = f[5] = h->usable; f[3] = f[4] = 0;
-        }
-        struct balloc_util u = {f[0], f[1], f[2], f[3], f[4], cur, f[5]};
-        memcpy(out, &u, sizeof(u));
-        return 0;
-    }
-    default:
-        return ENOENT;
-    }
-    memcpy(out, &v, sizeof(v));
-    return 0;
-}
-
-/* Check a value about to be written (nothing changes). */
-static int ctl_check(enum ctl_leaf l, const size_t *mib, const void *in) {
-    if (l == L_OPT && opt_table[mib[1]].type == OPT_TYPE_INT) {
-        int64_t x;
-        memcpy(&x, in, sizeof(x));
-        if (x < opt_table[mib[1]].min || x > opt_table[mib[1]].max)
+    if (l->type == CTL_QUERY) {
+        /* The pointer goes in through newp; the answer comes out through oldp. */
+        if (newp == NULL || newlen != sizeof(void *) || oldp == NULL || oldlenp == NULL ||
+            *oldlenp != size)
             return EINVAL;
+        memcpy(&r->ptr, newp, sizeof(r->ptr));
+        return l->read(r, oldp);
     }
+    if (writing && (l->write == NULL || (l->type == CTL_OPT && !opt_table[r->opt].writable)))
+        return EPERM;
+    if (reading && (oldp == NULL || oldlenp == NULL || *oldlenp != size))
+        return EINVAL;
+    if (writing && (newp == NULL || newlen != size))
+        return EINVAL;
+    int rc;
+    union { uint64_t u64; size_t z; const char *s; int64_t i64; bool b; } old;
+    if (reading && (rc = l->read(r, &old)) != 0)
+        return rc;
+    if (writing && (rc = l->write(r, newp)) != 0)
+        return rc;
+    if (reading)
+        memcpy(oldp, &old, size);
     return 0;
-}
-
-static int ctl_write(enum ctl_leaf l, const size_t *mib, const void *in) {
-    bool b = false;
-    int64_t x = 0;
-    if (ctl_size(l, mib) == sizeof(bool))
-        memcpy(&b, in, sizeof(b));
-    else if (in)
-        memcpy(&x, in, sizeof(x));
-    switch (l) {
-    case L_EPOCH: ctl_epoch++; return 0;
-    case L_TCACHE_ENABLED: tcache_set_enabled(&tcache_tls, b); return 0;
-    case L_BACKGROUND:
-        if (background_enable(b)) {
-            background_enable(false);  /* could not start: leave it as it was (off) */
-            return EAGAIN;
-        }
-        opt_value[OPT_BACKGROUND_THREAD] = b;
-        return 0;
-    case L_OPT:
-        if (mib[1] == OPT_BACKGROUND_THREAD)
-            return ctl_write(L_BACKGROUND, mib, in);
-        opt_value[mib[1]] = x;
-        arena_set_decay_ms(mib[1] == OPT_DIRTY_DECAY_MS ? 0 : 1, x);
-        if (mib[1] == OPT_DIRTY_DECAY_MS)
-            huge_set_decay_ms(x);
-        return 0;
-    case L_ARENA_PURGE:
-        if (ctl_arena(mib[1]) == ARENA_MAX)
-            arena_purge_all();
-        else
-            arena_purge_one((unsigned)mib[1]);
-        return 0;
-    case L_ARENAS_PURGE: balloc_purge(); return 0;
-    case L_TCACHE_FLUSH: balloc_thread_flush(); return 0;
-    default: return EPERM;
-    }
 }
 
 BALLOC_EXPORT int balloc_ctl_bymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
@@ -383,51 +516,26 @@ BALLOC_EXPORT int balloc_ctl_bymib(const size_t *mib, size_t miblen, void *oldp,
     if (mib == NULL)
         return EINVAL;
     (void)balloc_good_size(0);
-    const struct ctl_node *n = ctl_walk(mib, miblen);
-    if (n == NULL)
+    size_t m[CTL_MIB_MAX];
+    struct ctl_req r = {0};
+    if (miblen > CTL_MIB_MAX)
         return ENOENT;
-    enum ctl_leaf l = n->leaf;
-    unsigned acc = ctl_access(l, mib);
-    size_t size = ctl_size(l, mib);
-    bool reading = oldp != NULL || oldlenp != NULL, writing = newp != NULL || newlen != 0;
-    if (acc & ACC_ACTION) {
-        if (reading || writing)
-            return EPERM;  /* an action takes no value (as jemalloc says it) */
-        return ctl_write(l, mib, NULL);
-    }
-    if (l == L_UTIL_QUERY) {
-        /* The pointer goes in through newp; the answer comes out through oldp. */
-        if (newp == NULL || newlen != sizeof(void *) || oldp == NULL || oldlenp == NULL ||
-            *oldlenp != size)
-            return EINVAL;
-        const void *q;
-        memcpy(&q, newp, sizeof(q));
-        return q ? ctl_read(l, mib, oldp, q) : EINVAL;
-    }
-    if (writing && !(acc & ACC_W))
-        return EPERM;
-    if (reading && (oldp == NULL || oldlenp == NULL || *oldlenp != size))
-        return EINVAL;
-    if (writing && (newp == NULL || newlen != size))
-        return EINVAL;
-    int rc;
-    if (writing && (rc = ctl_check(l, mib, newp)) != 0)
-        return rc;
-    unsigned char old[sizeof(struct balloc_util)];
-    if (reading && (rc = ctl_read(l, mib, old, NULL)) != 0)
-        return rc;
-    if (writing && (rc = ctl_write(l, mib, newp)) != 0)
-        return rc;
-    if (reading)
-        memcpy(oldp, old, size);
-    return 0;
+    memcpy(m, mib, miblen * sizeof(size_t));
+    if (ctl_lookup(NULL, m, &miblen, &r) == NULL)
+        return ENOENT;
+    return ctl_access(&r, oldp, oldlenp, newp, newlen);
 }
 
 BALLOC_EXPORT int balloc_ctl(const char *name, void *oldp, size_t *oldlenp, void *newp,
                              size_t newlen) {
-    size_t mib[CTL_MIB_MAX], len = CTL_MIB_MAX;
-    int rc = balloc_ctl_nametomib(name, mib, &len);
-    return rc ? rc : balloc_ctl_bymib(mib, len, oldp, oldlenp, newp, newlen);
+    if (name == NULL)
+        return EINVAL;
+    (void)balloc_good_size(0);
+    size_t mib[CTL_MIB_MAX], len = 0;
+    struct ctl_req r = {0};
+    if (ctl_lookup(name, mib, &len, &r) == NULL)
+        return ENOENT;
+    return ctl_access(&r, oldp, oldlenp, newp, newlen);
 }
 
 /* ---- stats printer -------------------------------------------------------- */

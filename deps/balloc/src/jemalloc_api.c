@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -159,9 +160,19 @@ struct je_util_verbose {
     size_t nfree, nregs, size, bin_nfree, bin_nregs;
 };
 
+/* balloc's utilization.query, resolved once: defragmenters ask per block. */
+static size_t je_util_mib[2], je_util_miblen = 2;
+static pthread_once_t je_util_once = PTHREAD_ONCE_INIT;
+
+static void je_util_resolve(void) {
+    if (balloc_ctl_nametomib("utilization.query", je_util_mib, &je_util_miblen) != 0)
+        je_util_miblen = 0;  /* every query then fails (ENOENT) */
+}
+
 static int je_util_one(const void *p, struct balloc_util *u) {
     size_t ul = sizeof(*u);
-    return balloc_ctl("utilization.query", u, &ul, &p, sizeof(p));
+    pthread_once(&je_util_once, je_util_resolve);
+    return balloc_ctl_bymib(je_util_mib, je_util_miblen, u, &ul, &p, sizeof(p));
 }
 
 static int je_local(size_t id, void *oldp, size_t *oldlenp, void *newp, size_t newlen) {

@@ -1,41 +1,80 @@
 #include "opts.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
+#include "background.h"
+#include "huge.h"
+
+/* ---- on-set hooks: a run-time change reaching the option's owners ------- */
+
+/* Every arena and the huge cache; their pages keep the age they have. */
+static int opts_on_set_dirty_decay(int64_t ms) {
+    arena_set_decay_ms(0, ms);
+    huge_set_decay_ms(ms);
+    return 0;
+}
+
+static int opts_on_set_muzzy_decay(int64_t ms) {
+    arena_set_decay_ms(1, ms);
+    return 0;
+}
+
+static int opts_on_set_background(int64_t on) {
+    if (background_enable(on != 0)) {
+        background_enable(false);  /* could not start: leave it as it was (off) */
+        return EAGAIN;
+    }
+    return 0;
+}
+
+/* ---- the table -------------------------------------------------------------- */
+
 static const char *const opt_policy_names[] = {"fullest", "lowest", NULL};
 
-/* The one table of options. Ranges are inclusive; decay times of -1 mean
- * "never purge", 0 "purge at once". */
+/* The one table of options. Decay times of -1 mean "never purge", 0 "purge
+ * at once". BALLOC_NARENAS, a count, has no "one per CPU" 0. */
 const struct opt_def opt_table[OPT_COUNT] = {
-    [OPT_NARENAS] = {"narenas", OPT_TYPE_INT, 0, 0, 256, NULL,
-                     "number of arenas; 0: one per CPU"},
-    [OPT_TCACHE] = {"tcache", OPT_TYPE_BOOL, 1, 0, 1, NULL,
-                    "per-thread caches of small and small-large blocks"},
-    [OPT_TCACHE_MAX] = {"tcache_max", OPT_TYPE_INT, 32768, 0, 32768, NULL,
-                        "largest block size a thread cache holds"},
-    [OPT_DIRTY_DECAY_MS] = {"dirty_decay_ms", OPT_TYPE_INT, 10000, -1, INT32_MAX, NULL,
-                            "time for freed (dirty) pages to become muzzy or retained"},
-    [OPT_MUZZY_DECAY_MS] = {"muzzy_decay_ms", OPT_TYPE_INT, 0, -1, INT32_MAX, NULL,
-                            "time for muzzy (MADV_FREE) pages to become retained; 0: skip muzzy"},
-    [OPT_BACKGROUND_THREAD] = {"background_thread", OPT_TYPE_BOOL, 0, 0, 1, NULL,
-                               "purge from a background thread instead of allocating threads"},
-    [OPT_SLAB_POLICY] = {"slab_policy", OPT_TYPE_ENUM, 0, 0, 1, opt_policy_names,
-                         "slab a bin refills from: fullest or lowest address"},
+    [OPT_NARENAS] = {.name = "narenas", .type = OPT_TYPE_INT, .def = 0, .min = 0, .max = 256,
+                     .meaning = "number of arenas; 0: one per CPU",
+                     .env = "BALLOC_NARENAS", .env_min = 1},
+    [OPT_TCACHE] = {.name = "tcache", .type = OPT_TYPE_BOOL, .def = 1, .min = 0, .max = 1,
+                    .meaning = "per-thread caches of small and small-large blocks"},
+    [OPT_TCACHE_MAX] = {.name = "tcache_max", .type = OPT_TYPE_INT, .def = 32768, .min = 0,
+                        .max = 32768, .meaning = "largest block size a thread cache holds"},
+    [OPT_DIRTY_DECAY_MS] = {.name = "dirty_decay_ms", .type = OPT_TYPE_INT, .def = 10000, .min = -1,
+                            .max = INT32_MAX,
+                            .meaning = "time for freed (dirty) pages to become muzzy or retained",
+                            .writable = true, .on_set = opts_on_set_dirty_decay},
+    [OPT_MUZZY_DECAY_MS] = {.name = "muzzy_decay_ms", .type = OPT_TYPE_INT, .def = 0, .min = -1,
+                            .max = INT32_MAX,
+                            .meaning = "time for muzzy (MADV_FREE) pages to become retained; "
+                                       "0: skip muzzy",
+                            .writable = true, .on_set = opts_on_set_muzzy_decay},
+    [OPT_BACKGROUND_THREAD] = {.name = "background_thread", .type = OPT_TYPE_BOOL, .def = 0,
+                               .min = 0, .max = 1,
+                               .meaning = "purge from a background thread instead of allocating "
+                                          "threads",
+                               .writable = true, .on_set = opts_on_set_background},
+    [OPT_SLAB_POLICY] = {.name = "slab_policy", .type = OPT_TYPE_ENUM, .def = 0, .min = 0, .max = 1,
+                         .names = opt_policy_names,
+                         .meaning = "slab a bin refills from: fullest or lowest address",
+                         .env = "BALLOC_SLAB_POLICY"},
 };
 
 int64_t opt_value[OPT_COUNT];
 
-static void opts_warn(const char *what, const char *s, size_t n) {
+/* One line on stderr: balloc: <source>: <problem> "<s>". */
+static void opts_warn(const char *source, const char *problem, const char *s, size_t n) {
     char buf[200];
     size_t k = 0;
-    const char *pre = "balloc: ";
-    while (*pre)
-        buf[k++] = *pre++;
-    while (*what && k < 60)
-        buf[k++] = *what++;
-    buf[k++] = '"';
+    const char *parts[] = {"balloc: ", source, ": ", problem, " \""};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        for (const char *c = parts[i]; *c && k < 70; c++)
+            buf[k++] = *c;
     for (size_t i = 0; i < n && k < sizeof(buf) - 3; i++)
         buf[k++] = s[i];
     buf[k++] = '"';
@@ -44,15 +83,15 @@ static void opts_warn(const char *what, const char *s, size_t n) {
     (void)w;
 }
 
-int opts_find(const char *name, size_t len) {
-    for (int i = 0; i < OPT_COUNT; i++)
-        if (strlen(opt_table[i].name) == len && memcmp(opt_table[i].name, name, len) == 0)
-            return i;
-    return -1;
-}
-
 static bool opts_eq(const char *s, size_t n, const char *lit) {
     return strlen(lit) == n && memcmp(s, lit, n) == 0;
+}
+
+int opts_find(const char *name, size_t len) {
+    for (int i = 0; i < OPT_COUNT; i++)
+        if (opts_eq(name, len, opt_table[i].name))
+            return i;
+    return -1;
 }
 
 /* Decimal with an optional leading '-'; true on error or overflow. */
@@ -71,33 +110,42 @@ static bool opts_parse_int(const char *s, size_t n, int64_t *out) {
     return false;
 }
 
-bool opts_set_str(const char *name, size_t name_len, const char *value, size_t value_len) {
-    int id = opts_find(name, name_len);
-    if (id < 0)
-        return true;
+bool opts_parse_value(int id, const char *s, size_t n, int64_t *v) {
     const struct opt_def *d = &opt_table[id];
-    int64_t v = -1;
+    int64_t x = -1;
     switch (d->type) {
     case OPT_TYPE_BOOL:
-        if (opts_eq(value, value_len, "true") || opts_eq(value, value_len, "1"))
-            v = 1;
-        else if (opts_eq(value, value_len, "false") || opts_eq(value, value_len, "0"))
-            v = 0;
+        if (opts_eq(s, n, "true") || opts_eq(s, n, "1"))
+            x = 1;
+        else if (opts_eq(s, n, "false") || opts_eq(s, n, "0"))
+            x = 0;
         break;
     case OPT_TYPE_INT:
-        if (opts_parse_int(value, value_len, &v))
+        if (opts_parse_int(s, n, &x))
             return true;
         break;
     case OPT_TYPE_ENUM:
         for (int i = 0; d->names[i]; i++)
-            if (opts_eq(value, value_len, d->names[i]))
-                v = i;
+            if (opts_eq(s, n, d->names[i]))
+                x = i;
         break;
     }
-    if (v < d->min || v > d->max)
+    if (x < d->min || x > d->max)
         return true;
-    opt_value[id] = v;
+    *v = x;
     return false;
+}
+
+int opts_set(int id, int64_t v) {
+    const struct opt_def *d = &opt_table[id];
+    if (!d->writable)
+        return EPERM;
+    if (v < d->min || v > d->max)
+        return EINVAL;
+    int rc = d->on_set ? d->on_set(v) : 0;
+    if (rc == 0)
+        opt_value[id] = v;
+    return rc;
 }
 
 void opts_parse(const char *conf) {
@@ -106,9 +154,10 @@ void opts_parse(const char *conf) {
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
         const char *colon = memchr(p, ':', n);
-        if (n > 0 && (colon == NULL ||
-                      opts_set_str(p, (size_t)(colon - p), colon + 1, n - (size_t)(colon - p) - 1)))
-            opts_warn("BALLOC_CONF: bad entry ", p, n);
+        int id = colon ? opts_find(p, (size_t)(colon - p)) : -1;
+        if (n > 0 && (id < 0 || opts_parse_value(id, colon + 1, n - (size_t)(colon - p) - 1,
+                                                 &opt_value[id])))
+            opts_warn("BALLOC_CONF", "bad entry", p, n);
         p += n;
         if (*p == ',')
             p++;
@@ -118,13 +167,16 @@ void opts_parse(const char *conf) {
 void opts_boot(void) {
     for (int i = 0; i < OPT_COUNT; i++)
         opt_value[i] = opt_table[i].def;
-    /* Older variables, kept as aliases; BALLOC_CONF wins over them. */
-    const char *na = getenv("BALLOC_NARENAS");
-    if (na && *na && (opts_set_str("narenas", 7, na, strlen(na)) || opt_value[OPT_NARENAS] == 0))
-        opts_warn("BALLOC_NARENAS: bad value ", na, strlen(na));
-    const char *pol = getenv("BALLOC_SLAB_POLICY");
-    if (pol && *pol && opts_set_str("slab_policy", 11, pol, strlen(pol)))
-        opts_warn("BALLOC_SLAB_POLICY: bad value ", pol, strlen(pol));
+    for (int i = 0; i < OPT_COUNT; i++) {
+        const char *s = opt_table[i].env ? getenv(opt_table[i].env) : NULL;
+        int64_t v;
+        if (s == NULL || *s == '\0')
+            continue;
+        if (opts_parse_value(i, s, strlen(s), &v) || v < opt_table[i].env_min)
+            opts_warn(opt_table[i].env, "bad value", s, strlen(s));
+        else
+            opt_value[i] = v;
+    }
     const char *conf = getenv("BALLOC_CONF");
     if (conf)
         opts_parse(conf);

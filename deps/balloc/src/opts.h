@@ -1,12 +1,18 @@
-/* opts — balloc's options, from one table (opts.c): name, type, default,
- * range and meaning. Values are read from the compiled-in defaults, then the
- * legacy variables BALLOC_NARENAS and BALLOC_SLAB_POLICY (aliases of narenas
- * and slab_policy), then BALLOC_CONF ("name:value,name:value"); some may be
- * changed later at run time by their owners.
+/* opts — balloc's options, from one table (opts.c): each option's name,
+ * type, default, range, meaning, whether it may change at run time and what
+ * applies the change, and the legacy environment variable that also sets it.
+ * Values are read from the compiled-in defaults, then the legacy variables
+ * (table order), then BALLOC_CONF ("name:value,name:value"); balloc's boot
+ * hands them to their owners. A writable option changes later only through
+ * opts_set (balloc_ctl "opt.<name>"), which runs its on-set hook.
  *
  * Parsing never allocates: a malformed entry is reported with one line on
  * stderr (write(2)) naming it, and that option keeps its previous value.
- * Error convention: opts_set_str returns true on a bad name or value.
+ * Error convention: opts_parse_value returns true on a bad value; opts_set
+ * returns 0 or an errno value.
+ *
+ * Layer: with ctl, at the top (the on-set hooks act on the arenas, the huge
+ * cache and the background thread); only balloc.c and ctl.c include this.
  */
 #ifndef BALLOC_OPTS_H
 #define BALLOC_OPTS_H
@@ -26,14 +32,25 @@ enum opt_id {
     OPT_COUNT
 };
 
+/* A value is always an int64_t: a bool is 0 or 1, an enum the index of its
+ * name. */
 enum opt_type { OPT_TYPE_BOOL, OPT_TYPE_INT, OPT_TYPE_ENUM };
 
 struct opt_def {
     const char *name;
     enum opt_type type;
-    int64_t def, min, max;
-    const char *const *names;  /* OPT_TYPE_ENUM: value i is names[i] */
+    int64_t def, min, max;     /* min <= def <= max; the range is inclusive */
+    const char *const *names;  /* OPT_TYPE_ENUM: value i is names[i], NULL-ended */
     const char *meaning;
+    bool writable;             /* may change at run time (through opts_set) */
+    /* Applies a run-time change to v before it is stored: 0, or an errno
+     * value and nothing changed. NULL: storing it is all there is to do.
+     * Only a writable option has one. */
+    int (*on_set)(int64_t v);
+    /* The older variable that also sets it (NULL: none), read before
+     * BALLOC_CONF, which wins; it accepts only values >= env_min too. */
+    const char *env;
+    int64_t env_min;
 };
 
 extern const struct opt_def opt_table[OPT_COUNT];
@@ -43,9 +60,13 @@ extern int64_t opt_value[OPT_COUNT];
 void opts_boot(void);
 /* Parse conf ("name:value,..."); each bad entry is reported and skipped. */
 void opts_parse(const char *conf);
-/* Set one option from text (value len bytes); true if name or value is bad. */
-bool opts_set_str(const char *name, size_t name_len, const char *value, size_t value_len);
-/* Index of an option by name, or -1. */
+/* Index of an option by name (len bytes), or -1. */
 int opts_find(const char *name, size_t len);
+/* Read s (n bytes) as a value of option id into *v: "true"/"false"/"1"/"0",
+ * a decimal, or one of its names; true if it is none or out of range. */
+bool opts_parse_value(int id, const char *s, size_t n, int64_t *v);
+/* Change option id to v at run time: EPERM if it is not writable, EINVAL if
+ * v is out of range, else its on-set hook's answer; v is stored on 0 only. */
+int opts_set(int id, int64_t v);
 
 #endif
