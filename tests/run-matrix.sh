@@ -56,6 +56,26 @@ run "TSan (bundled, hardened build)" check MALLOC=bundled BALLOC_SECURE=1 SANITI
 run "Valgrind memcheck (libc)" check-valgrind MALLOC=libc
 run "fuzzing: kept inputs, then 5 s per target" fuzz-short
 
+# CMake beside make: configure, build and ctest in build/cmake (the default
+# backend); each ctest test is one suite, counted from ctest's closing line.
+echo "== CMake build (bundled), ctest"
+if ! command -v cmake >/dev/null; then
+    skipped+=("CMake build: no cmake (Debian package cmake)")
+    echo "SKIPPED: no cmake"
+else
+    { cmake -S . -B build/cmake && cmake --build build/cmake -j2 && ctest --test-dir build/cmake --output-on-failure; } \
+        >"$log" 2>&1
+    status=$?
+    grep -E '^ *[0-9]+/[0-9]+ Test' "$log"
+    [ "$status" -eq 0 ] || tail -n 30 "$log"
+    counts=$(sed -nE 's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+)$/\2 \1/p' "$log")
+    if [ -n "$counts" ]; then
+        read -r total f <<<"$counts"
+        echo "$((total - f)) passed, $f failed" >>"$log"
+    fi
+    suite_count "CMake build, ctest" "$status" "$log"
+fi
+
 echo
 if [ ${#skipped[@]} -gt 0 ]; then
     echo "Skipped (install with 'make deps' as root):"
