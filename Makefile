@@ -75,7 +75,7 @@ LIBS := $(LIBS_$(MALLOC)) -lpthread
 
 LIB := $(B)/libzmalloc.a
 
-.PHONY: vendor test-server bench-server fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure balloc-nokey deps install print-libs print-cflags print-backends check-config clean
+.PHONY: check-layers vendor test-server bench-server fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure balloc-nokey deps install print-libs print-cflags print-backends check-config clean
 all: lib
 lib: $(LIB)
 
@@ -97,7 +97,7 @@ BALLOC_BUILD := $(abspath $(B))/balloc
 BALLOC_LIB := $(BALLOC_BUILD)/libballoc.a
 BALLOC_INTERNAL_LIB := $(BALLOC_BUILD)/libballoc-internal.a
 $(BALLOC_LIB): FORCE
-	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_BUILD) CC=$(CC) \
+	@$(MAKE) -s --no-print-directory -C deps/balloc BUILD=$(BALLOC_BUILD) CC=$(CC) SANITIZER= \
 	  EXTRA_CFLAGS='$(SAN_FLAGS) $(SECURE_FLAG)' $(BALLOC_LIB) $(BALLOC_INTERNAL_LIB)
 endif
 
@@ -136,28 +136,40 @@ check-backend:
 	printf 'int main(void){return 0;}\n' | $(CC) -x c - $(LIBS) -o /dev/null 2>/dev/null || \
 	{ echo "MALLOC=$(MALLOC) needs $(PKG_$(MALLOC)) (run 'make deps' as root)"; exit 1; }
 
-$(B)/test_zmalloc: tests/test_zmalloc.c tests/server_names.c tests/harness.h $(LIB)
-	$(CC) $(CFLAGS_ALL) $< tests/server_names.c $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+# zmalloc's tests use balloc's harness (deps/balloc/tests/harness.h) and
+# balloc's runner adds up their closing lines.
+HARNESS := deps/balloc/tests/harness.h
+TEST_CFLAGS := $(CFLAGS_ALL) -I$(dir $(HARNESS))
+RUN_SUITES := bash deps/balloc/tests/run.sh
 
-$(B)/test_stress: tests/test_stress.c tests/harness.h $(LIB)
-	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+$(B)/test_zmalloc: tests/test_zmalloc.c tests/server_names.c $(HARNESS) $(LIB)
+	$(CC) $(TEST_CFLAGS) $< tests/server_names.c $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
-# Faults are injected through balloc's OS-call layer (its internal pages.h),
-# so that suite exists for the bundled backend only, and links balloc's
-# objects with their internal symbols (libballoc.a keeps only the API).
+$(B)/test_stress: tests/test_stress.c $(HARNESS) $(LIB)
+	$(CC) $(TEST_CFLAGS) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+
+# Faults are injected through balloc's OS-call layer (its test-only header
+# include/balloc_testing.h), so that suite exists for the bundled backend
+# only, and links balloc's objects with their internal symbols (libballoc.a
+# keeps only the API).
 ifeq ($(MALLOC),bundled)
 FAULT_TESTS := $(B)/test_faults
 endif
-$(B)/test_faults: tests/test_faults.c tests/harness.h $(B)/zmalloc.o $(BALLOC_LIB)
-	$(CC) $(CFLAGS_ALL) -Ideps/balloc/src $< $(B)/zmalloc.o $(BALLOC_INTERNAL_LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+$(B)/test_faults: tests/test_faults.c $(HARNESS) $(B)/zmalloc.o $(BALLOC_LIB)
+	$(CC) $(TEST_CFLAGS) $< $(B)/zmalloc.o $(BALLOC_INTERNAL_LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
 # One configuration's suites.
 check: $(B)/test_zmalloc $(B)/test_stress $(FAULT_TESTS)
-	@bash tests/run-suites.sh $(B)/test_zmalloc $(B)/test_stress $(FAULT_TESTS)
+	@$(RUN_SUITES) $(B)/test_zmalloc $(B)/test_stress $(FAULT_TESTS)
 
 # The suite under Valgrind memcheck (any error or definite leak fails it).
 check-valgrind: $(B)/test_zmalloc
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $(B)/test_zmalloc
+
+# balloc's files include only their own layer and those below it, and
+# nothing outside deps/balloc reaches into its src/.
+check-layers:
+	@bash tests/check_layers.sh
 
 # The whole matrix: every backend, both modes, the sanitizers.
 test:
@@ -198,32 +210,28 @@ bench:
 	@bash bench/run.sh
 
 # ---- fuzzing (clang's libFuzzer) ----
-# fuzz_balloc drives balloc directly; fuzz_zmalloc-<backend> drives zmalloc
-# over each backend. ASan+UBSan where the sanitizer can see the heap (balloc
-# is instrumented, libc is the sanitizer's), UBSan alone over the
-# allocators that replace malloc. `make fuzz` runs each for FUZZ_SECONDS;
-# `make test` replays the kept inputs and fuzzes each briefly.
+# balloc's targets (fuzz_balloc, plain and hardened) are built by balloc's
+# Makefile; fuzz_zmalloc-<backend> drives zmalloc over each backend, sharing
+# balloc's request-size picker. ASan+UBSan where the sanitizer can see the
+# heap (balloc is instrumented, libc is the sanitizer's), UBSan alone over
+# the allocators that replace malloc. `make fuzz` runs every target for
+# FUZZ_SECONDS; `make test` replays the kept inputs and fuzzes each briefly.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := build/fuzz
-FUZZ_BASE := clang -g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
+FUZZ_SIZES := deps/balloc/tests/fuzz/fuzz_sizes.h
+FUZZ_BASE := clang -g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer -I$(dir $(FUZZ_SIZES))
 FUZZ_ASAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_UBSAN := -fsanitize=fuzzer,undefined -fno-sanitize-recover=undefined
 BALLOC_SRCS := $(wildcard deps/balloc/src/*.c)
-BALLOC_HDRS := $(wildcard deps/balloc/src/*.h deps/balloc/include/*.h)
+BALLOC_HDRS := $(wildcard deps/balloc/src/*.h deps/balloc/include/*.h deps/balloc/include/*/*.h)
 
-$(FUZZ_DIR)/fuzz_balloc: tests/fuzz/fuzz_balloc.c tests/fuzz/fuzz_sizes.h $(BALLOC_SRCS) $(BALLOC_HDRS)
+$(FUZZ_DIR)/fuzz_zmalloc-bundled: tests/fuzz/fuzz_zmalloc.c $(FUZZ_SIZES) zmalloc.c zmalloc.h $(BALLOC_SRCS) $(BALLOC_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_BASE) $(FUZZ_ASAN) -Ideps/balloc/include -Ideps/balloc/src $< $(BALLOC_SRCS) -lpthread -o $@
-$(FUZZ_DIR)/fuzz_balloc-secure: tests/fuzz/fuzz_balloc.c tests/fuzz/fuzz_sizes.h $(BALLOC_SRCS) $(BALLOC_HDRS)
-	@mkdir -p $(dir $@)
-	$(FUZZ_BASE) $(FUZZ_ASAN) -DBALLOC_SECURE=1 -Ideps/balloc/include -Ideps/balloc/src $< $(BALLOC_SRCS) -lpthread -o $@
-$(FUZZ_DIR)/fuzz_zmalloc-bundled: tests/fuzz/fuzz_zmalloc.c tests/fuzz/fuzz_sizes.h zmalloc.c zmalloc.h $(BALLOC_SRCS) $(BALLOC_HDRS)
-	@mkdir -p $(dir $@)
-	$(FUZZ_BASE) $(FUZZ_ASAN) -I. $(DEFS_bundled) -Ideps/balloc/src $< zmalloc.c $(BALLOC_SRCS) -lpthread -o $@
-$(FUZZ_DIR)/fuzz_zmalloc-libc: tests/fuzz/fuzz_zmalloc.c tests/fuzz/fuzz_sizes.h zmalloc.c zmalloc.h
+	$(FUZZ_BASE) $(FUZZ_ASAN) -I. $(DEFS_bundled) $< zmalloc.c $(BALLOC_SRCS) -lpthread -o $@
+$(FUZZ_DIR)/fuzz_zmalloc-libc: tests/fuzz/fuzz_zmalloc.c $(FUZZ_SIZES) zmalloc.c zmalloc.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_BASE) $(FUZZ_ASAN) -I. $< zmalloc.c -lpthread -o $@
-$(FUZZ_DIR)/fuzz_zmalloc-%: tests/fuzz/fuzz_zmalloc.c tests/fuzz/fuzz_sizes.h zmalloc.c zmalloc.h
+$(FUZZ_DIR)/fuzz_zmalloc-%: tests/fuzz/fuzz_zmalloc.c $(FUZZ_SIZES) zmalloc.c zmalloc.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_BASE) $(FUZZ_UBSAN) -I. $(DEFS_$*) $< zmalloc.c $(LIBS_$*) -lpthread -o $@
 

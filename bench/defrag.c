@@ -5,7 +5,7 @@
  * half, refill with 160..512 B values until the live bytes are back; then
  * the defrag driver runs (100 ms budgets at full effort, until a pass moves
  * nothing), then zmalloc_purge(). Prints one table row per stage: RSS (less
- * the RSS before the fill, as bench/alloc does) over the bytes requested
+ * the RSS before the fill, as deps/balloc/bench does) over the bytes requested
  * (live) and over zmalloc_used_memory() (used: live plus size-class
  * rounding, which no move can win back), and allocator_frag_ratio. A
  * benchmark: nothing here passes or fails. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make bench`: the accounting overhead on every installed backend, then the
-# cross-allocator suite (bench/alloc). Tables go to the screen and to
-# bench/results/. BENCH_SCALE (default 0.3) scales the work; BENCH_REPS
+# `make bench`: the accounting overhead on every installed backend, then
+# balloc's cross-allocator suite (deps/balloc/bench/run.sh). Tables go to the
+# screen and to bench/results/. BENCH_SCALE (default 0.3) scales the work; BENCH_REPS
 # (default 11) sets the best-of count: on a shared 2-core machine the
 # 2-thread figures need many tries to find an undisturbed one. A benchmark, not a test: nothing here
 # passes or fails on time.
@@ -50,8 +50,7 @@ for m in $backends; do
 done
 echo "written: $dout"
 if [ "${BENCH_ALLOC:-1}" = 1 ]; then
-    $MAKE -s --no-print-directory balloc balloc-secure balloc-nokey || exit 1
-    bash bench/alloc/run.sh
+    RESULTS=$PWD/bench/results bash deps/balloc/bench/run.sh
 fi
 
 # The same Valkey on balloc, its jemalloc and libc under valkey-benchmark

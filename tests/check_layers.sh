@@ -231,7 +231,7 @@ fi
 
 echo "== layering of this tree"
 check_tree "$top" > "${TMPDIR:-/tmp}/check_layers.$$" 2>&1
-rc=$?
+tree_rc=$?
 cat "${TMPDIR:-/tmp}/check_layers.$$"
 tp=$(tail -n 1 "${TMPDIR:-/tmp}/check_layers.$$" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 tf=$(tail -n 1 "${TMPDIR:-/tmp}/check_layers.$$" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
@@ -241,4 +241,4 @@ self_test
 pass=$((${tp:-0} + st_pass))
 fail=$((${tf:-1} + st_fail))
 echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ] && [ "$rc" -eq 0 ]
+[ "$fail" -eq 0 ] && [ "$tree_rc" -eq 0 ]

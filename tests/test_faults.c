@@ -1,6 +1,6 @@
 /* tests/test_faults.c -- zmalloc over balloc with the OS refusing memory.
- * Built and run only with MALLOC=bundled: balloc's OS-call layer
- * (deps/balloc/src/pages.h) makes chosen maps, unmaps, purges and moves
+ * Built and run only with MALLOC=bundled: balloc's OS-call layer (its
+ * test-only header balloc_testing.h) makes chosen maps, unmaps, purges and moves
  * fail. With maps failing, zmalloc & co. call the OOM handler with the size
  * asked for (it may return, and the call returns NULL, or jump out), the
  * try forms return NULL without calling it, a failed realloc keeps its
@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #include "../zmalloc.h"
+#include "balloc_testing.h"
 #include "harness.h"
-#include "pages.h"
 
 #ifndef USE_BALLOC
 #error "tests/test_faults.c injects faults into balloc: build it with MALLOC=bundled"

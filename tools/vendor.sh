@@ -7,7 +7,7 @@
 # Makefile lists its objects, and it has its own defrag.c and INFO code, so
 # zmalloc_defrag.c and zmalloc_report.c (built on the core's API) are not
 # copied. With --with=balloc it also copies deps/balloc (sources,
-# include/, Makefile, README; no tests, no build output) into DEST/deps/balloc
+# include/, Makefile, README; no tests, no benchmarks, no build output) into DEST/deps/balloc
 # and teaches the server's Makefiles MALLOC=balloc:
 #
 #   src/Makefile   an `ifeq ($(MALLOC),balloc)` block after the jemalloc one:
@@ -246,7 +246,7 @@ if [ "$with" = balloc ]; then
     while IFS= read -r f; do
         put "$ROOT/deps/balloc/$f" "deps/balloc/$f"
         echo "deps/balloc/$f" >>"$tmp/keep"
-    done < <(cd "$ROOT/deps/balloc" && find . \( -name tests -o -name 'build*' -o -name obj \) -prune -o -type f \
+    done < <(cd "$ROOT/deps/balloc" && find . \( -name tests -o -name bench -o -name 'build*' -o -name obj \) -prune -o -type f \
         ! -name '*.[oad]' ! -name '*.so' ! -name '*.so.*' ! -name '*~' ! -name '.*' -print | sed 's|^\./||' | sort)
     prune deps/balloc "$tmp/keep" build
 

@@ -4,23 +4,27 @@
 # workload runs N times per allocator, the allocators taking turns, and the
 # best (lowest) ns per op of each is kept, since noise only ever adds time.
 #
-#   bench/alloc/compare.sh                      # balloc-nokey balloc balloc-secure
-#   N=21 SCALE=0.5 bench/alloc/compare.sh
+#   bench/compare.sh                            # from deps/balloc: balloc-nokey balloc balloc-secure
+#   N=21 SCALE=0.5 bench/compare.sh
 #   ALLOCATORS="a=/path/liba.so b=/path/libb.so" WORKLOADS="pairs churn" ...
 #
-# The first allocator is the base of the ratios. Builds what it needs (make
-# balloc balloc-nokey balloc-secure, and bench/alloc/workloads.c); writes the
-# table to bench/results/compare.txt. A benchmark prints numbers; it passes
-# or fails nothing.
+# The first allocator is the base of the ratios. Builds what it needs (balloc
+# in build/, build/nokey and build/secure, and bench/workloads.c); writes the
+# table to RESULTS/compare.txt (default: bench/results here; the top
+# directory's results are in its bench/results). A benchmark prints numbers;
+# it passes or fails nothing.
 set -u
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${N:-15}
 SCALE=${SCALE:-0.3}
 BIN=$ROOT/build/bench/workloads
-ALLOCATORS=${ALLOCATORS:-"balloc-nokey=$ROOT/build/balloc-nokey/libballoc-malloc.so balloc=$ROOT/build/balloc/libballoc-malloc.so balloc-secure=$ROOT/build/balloc-secure/libballoc-malloc.so"}
-make -s --no-print-directory -C "$ROOT" balloc balloc-nokey balloc-secure || exit 1
-mkdir -p "$ROOT/build/bench" "$ROOT/bench/results"
-gcc -O2 -Wall -Wextra -pthread -o "$BIN" "$ROOT/bench/alloc/workloads.c" || exit 1
+RESULTS=${RESULTS:-$ROOT/bench/results}
+ALLOCATORS=${ALLOCATORS:-"balloc-nokey=$ROOT/build/nokey/libballoc-malloc.so balloc=$ROOT/build/libballoc-malloc.so balloc-secure=$ROOT/build/secure/libballoc-malloc.so"}
+for conf in "" BALLOC_FREE_KEY=0 BALLOC_SECURE=1; do
+    make -s --no-print-directory -C "$ROOT" $conf all || exit 1
+done
+mkdir -p "$ROOT/build/bench" "$RESULTS"
+gcc -O2 -Wall -Wextra -pthread -o "$BIN" "$ROOT/bench/workloads.c" || exit 1
 WORKLOADS=${WORKLOADS:-$("$BIN" list | tr '\n' ' ')}
 names=() libs=()
 for spec in $ALLOCATORS; do
@@ -28,7 +32,7 @@ for spec in $ALLOCATORS; do
     libs+=("${spec#*=}")
 done
 {
-    echo "Head to head: bench/alloc/compare.sh"
+    echo "Head to head: deps/balloc/bench/compare.sh"
     echo "date $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; SCALE=$SCALE; best ns/op of N=$N turns each; ratios to ${names[0]}"
     for i in "${!names[@]}"; do echo "  ${names[$i]}: ${libs[$i]}"; done
     printf '%-9s' workload
@@ -53,4 +57,4 @@ done
         done
         printf '\n'
     done
-} | tee "$ROOT/bench/results/compare.txt"
+} | tee "$RESULTS/compare.txt"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# run.sh -- run every allocator workload under every allocator and compare.
+# run.sh -- run every allocator workload under every allocator and compare
+# (the top directory's `make bench` runs it too, with RESULTS=bench/results).
 #
-#   bench/alloc/run.sh
-#   SCALE=0.2 bench/alloc/run.sh                    # less work (quick look)
-#   ALLOCATORS="glibc jemalloc balloc" bench/alloc/run.sh
+#   bench/run.sh                                    # from deps/balloc
+#   SCALE=0.2 bench/run.sh                          # less work (quick look)
+#   ALLOCATORS="glibc jemalloc balloc" bench/run.sh
 #   ALLOCATORS="jemalloc mine=/path/libfoo.so" ...  # NAME=PATH adds a library
 #
 # Environment:
@@ -11,9 +12,10 @@
 #   ALLOCATORS  names to run (default: glibc jemalloc tcmalloc mimalloc balloc
 #               balloc-lowest balloc-secure; balloc-lowest is balloc refilling
 #               slabs in jemalloc's lowest-address order instead of
-#               fullest-first, balloc-secure its hardened build, from
-#               build/balloc-secure: make balloc-secure; also balloc-nokey,
-#               built without the free key: make balloc-nokey)
+#               fullest-first, balloc-secure its hardened build; also
+#               balloc-nokey, built without the free key; each balloc is
+#               built here first, in its configuration's directory: build/,
+#               build/secure, build/nokey)
 #   COMPARE     pairs A/B whose time and peak-RSS ratios get a table of their
 #               own (default balloc/balloc-nokey balloc-secure/balloc: the
 #               free key's cost and the hardened build's)
@@ -23,9 +25,11 @@
 #   BASE        allocator the ratios are taken against (default jemalloc;
 #               if it did not run, the first allocator that did)
 #
+#   RESULTS     where the results go (default: bench/results here)
+#
 # Builds build/bench/workloads with gcc -O2, swaps allocators in with
 # LD_PRELOAD (glibc: no preload), skips and names any allocator whose
-# library is not found, and writes, under bench/results/:
+# library is not found, and writes, under RESULTS:
 #   alloc.txt   the tables printed here
 #   alloc.tsv   one row per (workload, allocator) with every measured field
 #   alloc.dat   the ratios to BASE, the chart's input
@@ -33,18 +37,27 @@
 # A benchmark prints numbers; it passes or fails nothing.
 set -u
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SCALE=${SCALE:-1}
 REPS=${REPS:-3}
 ALLOCATORS=${ALLOCATORS:-"glibc jemalloc tcmalloc mimalloc balloc balloc-lowest balloc-nokey balloc-secure"}
 COMPARE=${COMPARE:-"balloc/balloc-nokey balloc-secure/balloc"}
 BASE=${BASE:-jemalloc}
 BIN=$ROOT/build/bench/workloads
-RESULTS=$ROOT/bench/results
+RESULTS=${RESULTS:-$ROOT/bench/results}
 START=$SECONDS
 
+# balloc's drop-in libraries, each in its configuration's directory.
+for spec in $ALLOCATORS; do
+    case $spec in
+    balloc | balloc-lowest) make -s --no-print-directory -C "$ROOT" all || exit 1 ;;
+    balloc-secure) make -s --no-print-directory -C "$ROOT" BALLOC_SECURE=1 all || exit 1 ;;
+    balloc-nokey) make -s --no-print-directory -C "$ROOT" BALLOC_FREE_KEY=0 all || exit 1 ;;
+    esac
+done
+
 mkdir -p "$ROOT/build/bench" "$RESULTS" || exit 1
-gcc -O2 -Wall -Wextra -pthread -o "$BIN" "$ROOT/bench/alloc/workloads.c" || {
+gcc -O2 -Wall -Wextra -pthread -o "$BIN" "$ROOT/bench/workloads.c" || {
     echo "run.sh: build of workloads.c failed" >&2
     exit 1
 }
@@ -74,10 +87,10 @@ allocator_lib() {
         [ -e "$path" ] || path=$(find_soname libjemalloc.so.2) ;;
     tcmalloc) path=$(find_soname libtcmalloc_minimal.so.4) ;;
     mimalloc) path=$(find_soname libmimalloc.so.2) ;;
-    balloc) path=$ROOT/build/balloc/libballoc-malloc.so ;;
-    balloc-lowest) path=$ROOT/build/balloc/libballoc-malloc.so ;; # jemalloc's slab order
-    balloc-secure) path=$ROOT/build/balloc-secure/libballoc-malloc.so ;;
-    balloc-nokey) path=$ROOT/build/balloc-nokey/libballoc-malloc.so ;;
+    balloc) path=$ROOT/build/libballoc-malloc.so ;;
+    balloc-lowest) path=$ROOT/build/libballoc-malloc.so ;; # jemalloc's slab order
+    balloc-secure) path=$ROOT/build/secure/libballoc-malloc.so ;;
+    balloc-nokey) path=$ROOT/build/nokey/libballoc-malloc.so ;;
     *=*) path=${1#*=} ;;
     *) path= ;;
     esac
@@ -225,7 +238,7 @@ report() {
 }
 
 {
-    echo "Allocator comparison: bench/alloc/run.sh"
+    echo "Allocator comparison: deps/balloc/bench/run.sh"
     echo "date $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); kernel $(uname -r)"
     echo "SCALE=$SCALE; time = median wall of REPS=$REPS runs, each a fresh process; peak RSS = largest VmHWM of them"
     echo "ratios are to $base (lower is better); RSS/live = (RSS at end - RSS before fill) / bytes still held"
@@ -282,7 +295,7 @@ echo "results: $RESULTS/alloc.txt alloc.tsv alloc.dat alloc.png; total $((SECOND
 # DECAY_MIB (default 1024) and DECAY_SECONDS (default 12); DECAY=0 skips it.
 if [ "${DECAY:-1}" = 1 ]; then
     DECAY_BIN=$ROOT/build/bench/decay
-    gcc -O2 -Wall -Wextra -o "$DECAY_BIN" "$ROOT/bench/alloc/decay.c" || exit 1
+    gcc -O2 -Wall -Wextra -o "$DECAY_BIN" "$ROOT/bench/decay.c" || exit 1
     DDAT=$RESULTS/decay.dat
     : >"$DDAT"
     for i in "${!names[@]}"; do

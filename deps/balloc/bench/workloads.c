@@ -1,7 +1,7 @@
 /* workloads.c -- allocator workloads for the cross-allocator comparison.
  *
  * The program calls only malloc/calloc/realloc/free, so the allocator under
- * test is chosen from outside with LD_PRELOAD (bench/alloc/run.sh does that).
+ * test is chosen from outside with LD_PRELOAD (bench/run.sh does that).
  *
  *   workloads NAME [SCALE] [REPS]      run one workload, print one line
  *   workloads list                     print the workload names

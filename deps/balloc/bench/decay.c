@@ -6,7 +6,7 @@
  * writes every page, frees them all, then samples the process's RSS every
  * 100 ms for SECONDS (default 12) while the main thread sleeps, and prints
  * "t_ms rss_kib" lines. Only plain malloc/free are called, so the allocator
- * is chosen with LD_PRELOAD (bench/alloc/run.sh). Purging has to come from
+ * is chosen with LD_PRELOAD (bench/run.sh). Purging has to come from
  * the allocator's own background work, or from other threads: none here. */
 #define _GNU_SOURCE
 #include <stdio.h>

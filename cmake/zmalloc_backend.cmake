@@ -1,0 +1,28 @@
+# The backend ZMALLOC_MALLOC names, as an INTERFACE target zmalloc_backend:
+# the -DUSE_... zmalloc compiles with (the same as the Makefile's DEFS_<backend>,
+# which say which header of backends/ is used) and the library it links.
+add_library(zmalloc_backend INTERFACE)
+target_link_libraries(zmalloc_backend INTERFACE Threads::Threads)
+if(ZMALLOC_PREFIX)
+  target_compile_definitions(zmalloc_backend INTERFACE NO_MALLOC_USABLE_SIZE)
+endif()
+
+if(ZMALLOC_MALLOC STREQUAL "bundled")
+  add_subdirectory(${CMAKE_CURRENT_LIST_DIR}/../deps/balloc ${CMAKE_CURRENT_BINARY_DIR}/deps/balloc)
+  target_compile_definitions(zmalloc_backend INTERFACE USE_BALLOC)
+  target_link_libraries(zmalloc_backend INTERFACE balloc)
+elseif(ZMALLOC_MALLOC STREQUAL "jemalloc")
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(ZMALLOC_JEMALLOC REQUIRED IMPORTED_TARGET GLOBAL jemalloc)
+  target_compile_definitions(zmalloc_backend INTERFACE USE_JEMALLOC)
+  target_link_libraries(zmalloc_backend INTERFACE PkgConfig::ZMALLOC_JEMALLOC)
+elseif(ZMALLOC_MALLOC MATCHES "^tcmalloc")
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(ZMALLOC_TCMALLOC REQUIRED IMPORTED_TARGET GLOBAL lib${ZMALLOC_MALLOC})
+  target_compile_definitions(zmalloc_backend INTERFACE USE_TCMALLOC)
+  target_link_libraries(zmalloc_backend INTERFACE PkgConfig::ZMALLOC_TCMALLOC)
+elseif(ZMALLOC_MALLOC STREQUAL "mimalloc")
+  find_package(mimalloc REQUIRED CONFIG)
+  target_compile_definitions(zmalloc_backend INTERFACE USE_MIMALLOC)
+  target_link_libraries(zmalloc_backend INTERFACE mimalloc)
+endif()

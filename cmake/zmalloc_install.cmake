@@ -1,0 +1,24 @@
+# `cmake --install`: what `make install` installs (zmalloc.h, balloc.h with
+# the bundled backend, the libraries), and a CMake package beside them:
+# find_package(zmalloc) gives zmalloc::zmalloc over the backend it was built
+# with (zmallocConfig.cmake finds that backend's library again).
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(ZMALLOC_INSTALL_TARGETS zmalloc zmalloc_backend)
+install(FILES ${PROJECT_SOURCE_DIR}/zmalloc.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(ZMALLOC_MALLOC STREQUAL "bundled")
+  list(APPEND ZMALLOC_INSTALL_TARGETS balloc)
+  install(FILES ${PROJECT_SOURCE_DIR}/deps/balloc/include/balloc.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endif()
+install(TARGETS ${ZMALLOC_INSTALL_TARGETS} EXPORT zmallocTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+set(ZMALLOC_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/zmalloc)
+install(EXPORT zmallocTargets NAMESPACE zmalloc:: DESTINATION ${ZMALLOC_CMAKE_DIR})
+configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/zmallocConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/zmallocConfig.cmake INSTALL_DESTINATION ${ZMALLOC_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/zmallocConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/zmallocConfig.cmake
+  ${CMAKE_CURRENT_BINARY_DIR}/zmallocConfigVersion.cmake DESTINATION ${ZMALLOC_CMAKE_DIR})
