@@ -24,3 +24,8 @@ foreach(t ${ZMALLOC_TESTS})
   endif()
   add_test(NAME ${t} COMMAND ${t})
 endforeach()
+
+# The installed package works from a project outside the tree.
+add_test(NAME install_find_package
+  COMMAND ${CMAKE_COMMAND} -DBIN=${PROJECT_BINARY_DIR} -DSRC=${PROJECT_SOURCE_DIR}
+    -P ${PROJECT_SOURCE_DIR}/cmake/test_install.cmake)
