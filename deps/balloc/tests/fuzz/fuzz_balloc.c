@@ -74,14 +74,13 @@ static size_t base = (size_t)-1;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
     if (base == (size_t)-1) base = allocated_now();
     held = 0;
-    while (len >= 4) {
-        uint8_t op = data[0];
-        struct slot *s = &slots[data[1] % SLOTS];
-        size_t size = fuzz_size(data + 1);
-        unsigned char fill = (unsigned char)(op ^ data[3]);
+    struct fuzz_op o;
+    while (fuzz_next_op(&data, &len, &o)) {
+        uint8_t op = o.op;
+        struct slot *s = &slots[o.slot % SLOTS];
+        size_t size = o.size;
+        unsigned char fill = o.fill;
         size_t u = 0;
-        data += 4;
-        len -= 4;
         switch (op % 8) {
         case 0:
             release(s, op >> 6);

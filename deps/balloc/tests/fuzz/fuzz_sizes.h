@@ -19,6 +19,29 @@ static size_t fuzz_size(const uint8_t *d) {
     return v & 15;
 }
 
+/* One operation of the input: four bytes, the opcode first; the next three
+ * pick the slot (the first of them), the request size (all three) and the
+ * fill byte (with the opcode). Returns 0 once fewer than four bytes are
+ * left. */
+struct fuzz_op {
+    uint8_t op;
+    uint8_t slot;
+    size_t size;
+    unsigned char fill;
+};
+
+static int fuzz_next_op(const uint8_t **data, size_t *len, struct fuzz_op *o) {
+    if (*len < 4) return 0;
+    const uint8_t *d = *data;
+    o->op = d[0];
+    o->slot = d[1];
+    o->size = fuzz_size(d + 1);
+    o->fill = (unsigned char)(d[0] ^ d[3]);
+    *data += 4;
+    *len -= 4;
+    return 1;
+}
+
 /* The byte-by-byte checks run outside coverage instrumentation: they are
  * the model's, not the code under test, and would dominate the run time. */
 #if defined(__clang__)
