@@ -12,19 +12,13 @@ BALLOC_SECURE ?= 0
 PREFIX ?= /usr/local
 OPT ?= -O2
 
-# The backends, one line each: its MALLOC= name, the flags that compile
-# zmalloc (and any program including zmalloc.h) for it, the flags that link
-# it, and the Debian package providing it (none: always available). The
-# header is backends/<name>.h (backends/README.md); nothing else names a
-# backend: `make print-backends` lists these for the scripts.
+# The backends: one line each in backends/backends.mk (name, compile flags,
+# library, Debian package). balloc is built from deps/balloc, whose public
+# headers its flags add.
 MALLOCS :=
-BACKEND = $(eval MALLOCS += $(strip $1))$(eval DEFS_$(strip $1) := $2)$(eval LIBS_$(strip $1) := $3)$(eval PKG_$(strip $1) := $(strip $4))
-$(call BACKEND,bundled,-DUSE_BALLOC -Ideps/balloc/include,,)
-$(call BACKEND,libc,,,)
-$(call BACKEND,jemalloc,-DUSE_JEMALLOC,-ljemalloc,libjemalloc-dev)
-$(call BACKEND,tcmalloc,-DUSE_TCMALLOC,-ltcmalloc,libgoogle-perftools-dev)
-$(call BACKEND,tcmalloc_minimal,-DUSE_TCMALLOC,-ltcmalloc_minimal,libgoogle-perftools-dev)
-$(call BACKEND,mimalloc,-DUSE_MIMALLOC,-lmimalloc,libmimalloc-dev)
+BACKEND = $(eval MALLOCS += $(strip $1))$(eval DEFS_$(strip $1) := $2)$(eval LIBS_$(strip $1) := $(if $(strip $3),-l$(strip $3)))$(eval PKG_$(strip $1) := $(strip $4))
+include backends/backends.mk
+DEFS_bundled += -Ideps/balloc/include
 
 SANITIZERS := address undefined memory thread
 DEB_PACKAGES := $(sort $(foreach m,$(MALLOCS),$(PKG_$m))) gnuplot-nox tcl

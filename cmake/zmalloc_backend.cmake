@@ -1,28 +1,17 @@
 # The backend ZMALLOC_MALLOC names, as an INTERFACE target zmalloc_backend:
-# the -DUSE_... zmalloc compiles with (the same as the Makefile's DEFS_<backend>,
-# which say which header of backends/ is used) and the library it links.
-add_library(zmalloc_backend INTERFACE)
-target_link_libraries(zmalloc_backend INTERFACE Threads::Threads)
-if(ZMALLOC_PREFIX)
-  target_compile_definitions(zmalloc_backend INTERFACE NO_MALLOC_USABLE_SIZE)
-endif()
-
-if(ZMALLOC_MALLOC STREQUAL "bundled")
-  add_subdirectory(${CMAKE_CURRENT_LIST_DIR}/../deps/balloc ${CMAKE_CURRENT_BINARY_DIR}/deps/balloc)
-  target_compile_definitions(zmalloc_backend INTERFACE USE_BALLOC)
-  target_link_libraries(zmalloc_backend INTERFACE balloc)
-elseif(ZMALLOC_MALLOC STREQUAL "jemalloc")
-  find_package(PkgConfig REQUIRED)
-  pkg_check_modules(ZMALLOC_JEMALLOC REQUIRED IMPORTED_TARGET GLOBAL jemalloc)
-  target_compile_definitions(zmalloc_backend INTERFACE USE_JEMALLOC)
-  target_link_libraries(zmalloc_backend INTERFACE PkgConfig::ZMALLOC_JEMALLOC)
-elseif(ZMALLOC_MALLOC MATCHES "^tcmalloc")
-  find_package(PkgConfig REQUIRED)
-  pkg_check_modules(ZMALLOC_TCMALLOC REQUIRED IMPORTED_TARGET GLOBAL lib${ZMALLOC_MALLOC})
-  target_compile_definitions(zmalloc_backend INTERFACE USE_TCMALLOC)
-  target_link_libraries(zmalloc_backend INTERFACE PkgConfig::ZMALLOC_TCMALLOC)
-elseif(ZMALLOC_MALLOC STREQUAL "mimalloc")
-  find_package(mimalloc REQUIRED CONFIG)
-  target_compile_definitions(zmalloc_backend INTERFACE USE_MIMALLOC)
-  target_link_libraries(zmalloc_backend INTERFACE mimalloc)
-endif()
+# the flags zmalloc compiles with and the library it links, read from the
+# same lines as the Makefile's (backends/backends.mk:
+# `$(call BACKEND,name,compile flags,library,Debian package)`).
+# ZMALLOC_MALLOCS lists every name there.
+file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/../backends/backends.mk ZMALLOC_BACKEND_LINES
+  REGEX "^\\$\\(call BACKEND,")
+set(ZMALLOC_MALLOCS)
+foreach(line IN LISTS ZMALLOC_BACKEND_LINES)
+  if(NOT line MATCHES "^\\$\\(call BACKEND,([^,]*),([^,]*),([^,]*),([^,)]*)\\)")
+    message(FATAL_ERROR "backends/backends.mk: cannot read '${line}'")
+  endif()
+  list(APPEND ZMALLOC_MALLOCS ${CMAKE_MATCH_1})
+  set(ZMALLOC_FLAGS_${CMAKE_MATCH_1} "${CMAKE_MATCH_2}")
+  set(ZMALLOC_LIBRARY_${CMAKE_MATCH_1} "${CMAKE_MATCH_3}")
+  set(ZMALLOC_PACKAGE_${CMAKE_MATCH_1} "${CMAKE_MATCH_4}")
+endforeach()

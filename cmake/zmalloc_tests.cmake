@@ -12,8 +12,8 @@ if(ZMALLOC_MALLOC STREQUAL "bundled")
   # zmalloc's objects over balloc's plain ones (not libballoc's single
   # object: one copy of balloc, whose faults the test injects).
   add_executable(test_faults tests/test_faults.c $<TARGET_OBJECTS:zmalloc_objects>)
-  target_compile_definitions(test_faults PRIVATE
-    $<TARGET_PROPERTY:zmalloc_backend,INTERFACE_COMPILE_DEFINITIONS>)
+  target_compile_options(test_faults PRIVATE
+    $<TARGET_PROPERTY:zmalloc_backend,INTERFACE_COMPILE_OPTIONS>)
   target_link_libraries(test_faults PRIVATE balloc_internal)
 endif()
 foreach(t ${ZMALLOC_TESTS})
