@@ -246,7 +246,7 @@ if [ "$with" = balloc ]; then
     while IFS= read -r f; do
         put "$ROOT/deps/balloc/$f" "deps/balloc/$f"
         echo "deps/balloc/$f" >>"$tmp/keep"
-    done < <(cd "$ROOT/deps/balloc" && find . \( -name tests -o -name bench -o -name 'build*' -o -name obj \) -prune -o -type f \
+    done < <(cd "$ROOT/deps/balloc" && find . -type d \( -name tests -o -name bench -o -name 'build*' -o -name obj \) -prune -o -type f \
         ! -name '*.[oad]' ! -name '*.so' ! -name '*.so.*' ! -name '*~' ! -name '.*' -print | sed 's|^\./||' | sort)
     prune deps/balloc "$tmp/keep" build
 
