@@ -50,7 +50,6 @@ static inline void *zb_malloc_usable(size_t size, size_t *usable) {
 static inline void *zb_calloc_usable(size_t size, size_t *usable) {
     return balloc_calloc_usable(1, size, usable);
 }
-static inline size_t zb_free_usable(void *p) { return balloc_free_usable(p); }
 
 /* Counting in the allocator: the thread's counted bytes move on balloc's
  * own fast path; blocks from balloc's other calls are never counted. */

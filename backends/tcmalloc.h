@@ -36,11 +36,6 @@ static inline void *zb_calloc_usable(size_t size, size_t *usable) {
     if (ZB_LIKELY(p != NULL)) *usable = tc_malloc_size(p);
     return p;
 }
-static inline size_t zb_free_usable(void *p) {
-    size_t usable = tc_malloc_size(p);
-    tc_free_sized(p, usable);
-    return usable;
-}
 
 static inline size_t zb_tc_prop(const char *name) {
     size_t v = 0;
