@@ -129,7 +129,7 @@ size_t zmalloc_used_memory(void);
  * memory report is read, so poll it as a server's cron does. */
 size_t zmalloc_used_memory_peak(void);
 void zmalloc_set_oom_handler(void (*oom_handler)(size_t));
-/* Counter slots ever created: the most threads that were alive at once
+/* Counter slots ever created (over balloc, balloc's): the most threads alive at once
  * (exited threads' slots are reused). For diagnostics. */
 size_t zmalloc_thread_slots(void);
 

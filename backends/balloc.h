@@ -1,6 +1,8 @@
 /* backends/balloc.h -- the bundled allocator (deps/balloc). Its allocation
  * calls return the usable size and its free returns it, so zmalloc needs no
- * table and no separate look-up on either side. */
+ * table and no separate look-up on either side; and it counts zmalloc's
+ * bytes itself, on its own fast path (its *_counted calls), so zmalloc keeps
+ * no counter of its own over it. */
 
 /* ---- Facts (backends/README.md) ---------------------------------------- */
 #ifndef ZMALLOC_BACKEND_BALLOC_FACTS
@@ -24,6 +26,9 @@
 #define ZB_LIB ("balloc-" BALLOC_VERSION)
 #endif
 #define ZB_USABLE_SIZE 1
+/* It counts the bytes of the zb_*_counted calls per thread and sums them
+ * (backends/README.md); zmalloc uses that in usable-size mode. */
+#define ZB_COUNTS 1
 /* Its own hint (Redis's rule) and cache-bypassing calls. */
 #define ZB_DEFRAG 1
 #endif
@@ -45,7 +50,29 @@ static inline void *zb_malloc_usable(size_t size, size_t *usable) {
 static inline void *zb_calloc_usable(size_t size, size_t *usable) {
     return balloc_calloc_usable(1, size, usable);
 }
-static inline size_t zb_free_usable(void *p) { return balloc_free_usable(p); }
+
+/* Counting in the allocator: the thread's counted bytes move on balloc's
+ * own fast path; blocks from balloc's other calls are never counted. */
+static inline void *zb_malloc_counted(size_t size, size_t *usable) {
+    size_t u;
+    return balloc_malloc_usable_counted(size, usable ? usable : &u);
+}
+/* The same, and on failure it returns oom(size), the hook set with
+ * zb_set_counted_oom: zmalloc's malloc is then one tail call. */
+static inline void *zb_malloc_counted_oom(size_t size) { return balloc_malloc_counted(size); }
+static inline void zb_set_counted_oom(void *(*oom)(size_t)) { balloc_set_counted_oom(oom); }
+static inline void *zb_calloc_counted(size_t size, size_t *usable) {
+    return balloc_calloc_usable_counted(1, size, usable);
+}
+static inline size_t zb_free_counted(void *p) { return balloc_free_counted(p); }
+static inline void zb_free_sized_counted(void *p, size_t size) {
+    balloc_free_sized_counted(p, size);
+}
+static inline void zb_count(int64_t delta) {
+    balloc_counted_add(delta > 0 ? (size_t)delta : 0, delta < 0 ? (size_t)-delta : 0);
+}
+static inline int64_t zb_counted_total(void) { return balloc_counted_total(); }
+static inline size_t zb_counted_slots(void) { return balloc_counted_slots(); }
 
 /* Active defrag. */
 static inline void *zb_malloc_no_tcache(size_t size, size_t *usable) {

@@ -44,11 +44,6 @@ static inline void *zb_calloc_usable(size_t size, size_t *usable) {
     if (ZB_LIKELY(p != NULL)) *usable = malloc_usable_size(p);
     return p;
 }
-static inline size_t zb_free_usable(void *p) {
-    size_t usable = malloc_usable_size(p);
-    free(p);
-    return usable;
-}
 #endif
 
 /* glibc's mallinfo2 walks every arena under its lock: allocated is the bytes

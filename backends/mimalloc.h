@@ -47,11 +47,6 @@ static inline void *zb_calloc_usable(size_t size, size_t *usable) {
     if (ZB_LIKELY(p != NULL)) *usable = mi_usable_size(p);
     return p;
 }
-static inline size_t zb_free_usable(void *p) {
-    size_t usable = mi_usable_size(p);
-    mi_free(p);
-    return usable;
-}
 
 struct zb_mi_walk {
     size_t used, committed;

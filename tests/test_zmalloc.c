@@ -407,6 +407,75 @@ static void test_thread_exit_and_slot_reuse(void) {
     pthread_key_delete(late_key);
 }
 
+/* Blocks the program takes from the allocator itself, not through zmalloc,
+ * never move the counter, also where the allocator counts zmalloc's bytes
+ * (balloc): its plain calls, its jemalloc API, and the C library's names. */
+static void test_direct_calls_not_counted(void) {
+    size_t base = zmalloc_used_memory();
+    void *z = zmalloc(48);
+    size_t with_z = base + zmalloc_size(z);
+    CHECK_EQ(zmalloc_used_memory(), with_z);
+    void *m = malloc(100), *c = calloc(3, 40);
+    m = realloc(m, 5000);
+    CHECK_EQ(zmalloc_used_memory(), with_z);
+    free(m);
+    free(c);
+#if defined(USE_BALLOC)
+    size_t u = 0;
+    void *b1 = balloc_malloc(64), *b2 = balloc_malloc_usable(3000, &u);
+    void *b3 = balloc_calloc(1, 200), *b4 = balloc_malloc(6 << 20);
+    b1 = balloc_realloc(b1, 20000);
+    CHECK_EQ(u, balloc_good_size(3000));
+    CHECK_EQ(zmalloc_used_memory(), with_z);
+    balloc_free(b1);
+    CHECK_EQ(balloc_free_usable(b2), u);
+    balloc_free_sized(b3, 200);
+    balloc_free(b4);
+#if defined(USE_JEMALLOC)
+    void *j = je_mallocx(300, 0);
+    CHECK_EQ(zmalloc_used_memory(), with_z);
+    je_sdallocx(j, 300, 0);
+#endif
+#endif
+    CHECK_EQ(zmalloc_used_memory(), with_z);
+    zfree(z);
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+
+/* A thread whose first allocation is not zmalloc's (the allocator's own
+ * call, or a huge block, which balloc serves around its thread cache)
+ * still counts exactly and gives its slot back at exit. */
+static void *first_direct_then_zmalloc(void *arg) {
+    void *d = malloc(40);
+    void *p = zmalloc((size_t)(uintptr_t)arg);
+    void *q = zmalloc(40);
+    free(d);
+    zfree(q);
+    return p;
+}
+
+static void *first_huge(void *arg) {
+    (void)arg;
+    void *h = zmalloc(5 << 20);
+    zfree(zmalloc(100));
+    return h;
+}
+
+static void test_first_call_not_zmalloc(void) {
+    size_t base = zmalloc_used_memory(), slots = zmalloc_thread_slots();
+    pthread_t t;
+    void *p;
+    for (int i = 0; i < 50; i++) {
+        pthread_create(&t, NULL, (i & 1) ? first_huge : first_direct_then_zmalloc,
+                       (void *)(uintptr_t)(16 + i));
+        pthread_join(t, &p);
+        CHECK_EQ(zmalloc_used_memory(), base + zmalloc_size(p));
+        zfree(p);
+        CHECK_EQ(zmalloc_used_memory(), base);
+    }
+    CHECK(zmalloc_thread_slots() <= slots + 1);
+}
+
 /* ---- figures ---- */
 
 static long status_kb(const char *field) {
@@ -742,6 +811,8 @@ int main(void) {
     RUN(test_alignment);
     RUN(test_threads_cross_free);
     RUN(test_thread_exit_and_slot_reuse);
+    RUN(test_direct_calls_not_counted);
+    RUN(test_first_call_not_zmalloc);
     RUN(test_process_figures);
     RUN(test_allocator_report);
     RUN(test_verdict_lines);

@@ -46,6 +46,34 @@ void *balloc_calloc_usable(size_t n, size_t size, size_t *usable);
 void *balloc_realloc_usable(void *p, size_t size, size_t *usable);
 size_t balloc_free_usable(void *p);           /* frees p, returns its usable size */
 
+/* Counted variants, for a layer that counts its own blocks (zmalloc): the
+ * same as the calls above, and they also add the usable size to the calling
+ * thread's counted bytes (allocated, or freed), as jemalloc's
+ * thread.allocated and thread.deallocated, on the same fast path. Only these
+ * calls and balloc_counted_add move the counts: blocks taken with any other
+ * call (balloc_malloc, the je_ API, the drop-in malloc) are not counted.
+ * balloc_counted_total() is the sum over all threads of counted allocated
+ * less counted freed bytes, lock-free; a thread's figures outlive it (its
+ * slot passes to the next new thread, which goes on from them), so the total
+ * is exact across thread exits, and blocks freed by another thread than the
+ * one that allocated them cancel out in the sum. balloc_counted_slots() is
+ * the number of per-thread slots ever made: the most threads with a cache
+ * alive at once (plus a few), for diagnostics. */
+void *balloc_malloc_counted(size_t size);   /* on failure: the hook below */
+void *balloc_malloc_usable_counted(size_t size, size_t *usable);
+void *balloc_calloc_usable_counted(size_t n, size_t size, size_t *usable);
+size_t balloc_free_counted(void *p);          /* frees p, returns its usable size */
+void balloc_free_sized_counted(void *p, size_t size);
+/* What balloc_malloc_counted returns when it fails: hook(size) (errno is
+ * ENOMEM when it is called), or NULL with no hook (the default). A layer
+ * with an out-of-memory policy sets it, and its own malloc is then one tail
+ * call. The other counted calls return NULL on failure. */
+void balloc_set_counted_oom(void *(*hook)(size_t size));
+/* Count bytes a counted layer moved with other calls (realloc, no_tcache). */
+void balloc_counted_add(size_t allocated, size_t freed);
+int64_t balloc_counted_total(void);
+size_t balloc_counted_slots(void);
+
 size_t balloc_usable_size(const void *p);     /* 0 for NULL */
 size_t balloc_good_size(size_t size);         /* usable size malloc(size) gets */
 

@@ -149,7 +149,14 @@ static void *balloc_alloc_uncached(struct tcache *tc, unsigned cls) {
     return arena_alloc_large(a, cls, 0, &zeroed);
 }
 
-static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
+/* The counted calls' part of a slow path: the caller's usable bytes. */
+static void balloc_count_slow(size_t allocated, size_t freed) {
+    tcount_add(&tcache_tls, allocated, freed);
+}
+
+/* counted: a balloc_*_counted call, which adds the usable size to the
+ * thread's counted bytes (include/balloc.h). */
+static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable, bool counted) {
     if (size >= PTRDIFF_MAX)
         return balloc_oom(usable);
     balloc_ensure_boot();
@@ -178,6 +185,8 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
         if (p == NULL)
             return balloc_oom(usable);
         check_on_alloc(p, cls);
+        if (counted)
+            balloc_count_slow(sz_usable(cls), 0);
         if (usable)
             *usable = sz_usable(cls);
         return p;
@@ -185,12 +194,33 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable) {
     p = huge_alloc(size, 0, false);
     if (p == NULL)
         return balloc_oom(usable);
+    if (counted)
+        balloc_count_slow(balloc_page_round(size), 0);
     if (usable)
         *usable = balloc_page_round(size);
     return p;
 }
 
-BALLOC_INLINE void *balloc_malloc_inline(size_t size, size_t *usable) {
+/* balloc_set_counted_oom's hook: what balloc_malloc_counted returns on
+ * failure (NULL without one). */
+static void *(*balloc_counted_oom_hook)(size_t size);
+
+BALLOC_EXPORT void balloc_set_counted_oom(void *(*hook)(size_t size)) {
+    __atomic_store_n(&balloc_counted_oom_hook, hook, __ATOMIC_RELEASE);
+}
+
+static BALLOC_COLD void *balloc_malloc_counted_slow(size_t size) {
+    void *p = balloc_malloc_slow(size, NULL, true);
+    void *(*hook)(size_t) = __atomic_load_n(&balloc_counted_oom_hook, __ATOMIC_ACQUIRE);
+    return p != NULL || hook == NULL ? p : hook(size);
+}
+
+/* How a call counts: not at all, its usable bytes (the _counted calls),
+ * and those bytes plus the OOM hook on failure (balloc_malloc_counted). */
+enum balloc_count { COUNT_NONE, COUNT_BYTES, COUNT_BYTES_HOOK };
+
+BALLOC_INLINE void *balloc_malloc_inline(size_t size, size_t *usable, enum balloc_count count) {
+    bool counted = count != COUNT_NONE;
     if (BALLOC_LIKELY(size <= SZ_FAST_MAX)) {
         unsigned cls = sz_fast_class(size);
         struct tbin *b = tcache_bin(cls);
@@ -198,22 +228,32 @@ BALLOC_INLINE void *balloc_malloc_inline(size_t size, size_t *usable) {
         if (BALLOC_LIKELY(n > b->low)) {
             void *p = tbin_pop(b, n);
             check_on_alloc(p, cls);
+            if (counted)
+                tcount_add_allocated(&tcache_tls, sz_usable(cls));
             if (usable)
                 *usable = sz_usable(cls);
             return p;
         }
     }
-    return balloc_malloc_slow(size, usable);
+    if (count == COUNT_BYTES_HOOK)
+        return balloc_malloc_counted_slow(size);
+    return balloc_malloc_slow(size, usable, counted);
 }
 
-BALLOC_EXPORT void *balloc_malloc(size_t size) { return balloc_malloc_inline(size, NULL); }
+BALLOC_EXPORT void *balloc_malloc(size_t size) { return balloc_malloc_inline(size, NULL, COUNT_NONE); }
 
 BALLOC_EXPORT void *balloc_malloc_usable(size_t size, size_t *usable) {
     size_t u;
-    void *p = balloc_malloc_inline(size, &u);
+    void *p = balloc_malloc_inline(size, &u, COUNT_NONE);
     if (usable)
         *usable = u;
     return p;
+}
+
+BALLOC_EXPORT void *balloc_malloc_counted(size_t size) { return balloc_malloc_inline(size, NULL, COUNT_BYTES_HOOK); }
+
+BALLOC_EXPORT void *balloc_malloc_usable_counted(size_t size, size_t *usable) {
+    return balloc_malloc_inline(size, usable, COUNT_BYTES);
 }
 
 /* ---- free ---------------------------------------------------------------- */
@@ -266,12 +306,15 @@ static unsigned balloc_mark_freed(void *p) {
     return cls;
 }
 
-static BALLOC_COLD size_t balloc_free_slow(void *p) {
+/* counted: as for balloc_malloc_slow. */
+static BALLOC_COLD size_t balloc_free_slow(void *p, bool counted) {
     if (p == NULL)
         return 0;
     uintptr_t a = (uintptr_t)p;
+    size_t usable = balloc_lookup_usable(p, OP_FREE);
+    if (counted)
+        balloc_count_slow(0, usable);
     if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
-        size_t usable = balloc_lookup_usable(p, OP_FREE);
         unsigned cls = balloc_mark_freed(p);
         struct tcache *tc = &tcache_tls;
         if (cls < SC_NTCACHE && tc->state == TCACHE_ACTIVE && tc->bins[cls].cap) {
@@ -286,7 +329,6 @@ static BALLOC_COLD size_t balloc_free_slow(void *p) {
         }
         return usable;
     }
-    size_t usable = balloc_lookup_usable(p, OP_FREE);
     huge_free(huge_hdr_of(p));
     return usable;
 }
@@ -303,8 +345,9 @@ static BALLOC_COLD void balloc_check_sized(void *p, size_t size) {
         util_fatal_ptr("wrong size in sized free", p);
 }
 
-/* sized: size is the caller's (balloc_free_sized), checked on the way. */
-BALLOC_INLINE size_t balloc_free_inline(void *p, bool sized, size_t size) {
+/* sized: size is the caller's (balloc_free_sized), checked on the way.
+ * counted: as for balloc_malloc_inline. */
+BALLOC_INLINE size_t balloc_free_inline(void *p, bool sized, size_t size, bool counted) {
     uintptr_t a = (uintptr_t)p;
     if (BALLOC_LIKELY(chunk_kind_of(a) == CHUNK_KIND_ARENA)) {
         struct pmap_ent e = chunk_of(a)->pmap[chunk_page_of(a)];
@@ -325,20 +368,41 @@ BALLOC_INLINE size_t balloc_free_inline(void *p, bool sized, size_t size) {
             if (BALLOC_LIKELY(off * m <= m - 1 && n < b->cap && !check_key_present(p))) {
                 check_on_free(p, cls);
                 tbin_push(b, n, p);
+                if (counted)
+                    tcount_add_freed(&tcache_tls, sz_usable(cls));
                 return sz_usable(cls);
             }
         }
     }
     if (sized && p != NULL)
         balloc_check_sized(p, size);
-    return balloc_free_slow(p);
+    return balloc_free_slow(p, counted);
 }
 
-BALLOC_EXPORT void balloc_free(void *p) { (void)balloc_free_inline(p, false, 0); }
+BALLOC_EXPORT void balloc_free(void *p) { (void)balloc_free_inline(p, false, 0, false); }
 
-BALLOC_EXPORT size_t balloc_free_usable(void *p) { return balloc_free_inline(p, false, 0); }
+BALLOC_EXPORT size_t balloc_free_usable(void *p) { return balloc_free_inline(p, false, 0, false); }
 
-BALLOC_EXPORT void balloc_free_sized(void *p, size_t size) { (void)balloc_free_inline(p, true, size); }
+BALLOC_EXPORT void balloc_free_sized(void *p, size_t size) {
+    (void)balloc_free_inline(p, true, size, false);
+}
+
+BALLOC_EXPORT size_t balloc_free_counted(void *p) { return balloc_free_inline(p, false, 0, true); }
+
+BALLOC_EXPORT void balloc_free_sized_counted(void *p, size_t size) {
+    (void)balloc_free_inline(p, true, size, true);
+}
+
+/* ---- counted bytes -------------------------------------------------------- */
+
+BALLOC_EXPORT void balloc_counted_add(size_t allocated, size_t freed) {
+    balloc_ensure_boot();
+    tcount_add(&tcache_tls, allocated, freed);
+}
+
+BALLOC_EXPORT int64_t balloc_counted_total(void) { return tcount_total(); }
+
+BALLOC_EXPORT size_t balloc_counted_slots(void) { return tcount_slots(); }
 
 /* ---- sizes -------------------------------------------------------------- */
 
@@ -361,7 +425,7 @@ BALLOC_EXPORT size_t balloc_good_size(size_t size) {
 
 static void *balloc_calloc_small(size_t total, size_t *usable) {
     size_t u;
-    void *p = balloc_malloc_inline(total, &u);
+    void *p = balloc_malloc_inline(total, &u, COUNT_NONE);
     if (p)
         memset(p, 0, total);
     if (usable)
@@ -398,6 +462,19 @@ BALLOC_EXPORT void *balloc_calloc_usable(size_t n, size_t size, size_t *usable) 
 }
 
 BALLOC_EXPORT void *balloc_calloc(size_t n, size_t size) { return balloc_calloc_usable(n, size, NULL); }
+
+BALLOC_EXPORT void *balloc_calloc_usable_counted(size_t n, size_t size, size_t *usable) {
+    size_t u;
+    void *p = balloc_calloc_usable(n, size, &u);
+    struct tcache *tc = &tcache_tls;
+    if (BALLOC_LIKELY(p != NULL && tc->count != NULL))
+        tcount_add_allocated(tc, u);
+    else if (p != NULL)
+        balloc_count_slow(u, 0);
+    if (usable)
+        *usable = u;
+    return p;
+}
 
 BALLOC_EXPORT size_t balloc_resize_in_place(void *p, size_t size) {
     if (p == NULL)

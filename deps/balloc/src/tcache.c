@@ -17,6 +17,89 @@ static size_t tcache_total_slots;
 
 static void tcache_destroy(void *arg);
 
+/* ---- counted bytes (struct tcount in tcache.h) ---------------------------- */
+
+#define TCOUNT_STATIC 128
+static struct tcount tcount_static[TCOUNT_STATIC];
+static unsigned tcount_static_next;
+static struct tcount *tcount_list;
+static uint64_t tcount_orphan_allocated, tcount_orphan_freed;
+
+/* A slot no living thread owns, or a new one; NULL if memory ran out. */
+static struct tcount *tcount_acquire(void) {
+    struct tcount *c;
+    for (c = __atomic_load_n(&tcount_list, __ATOMIC_ACQUIRE); c; c = c->next) {
+        int expected = 0;
+        if (__atomic_load_n(&c->owned, __ATOMIC_RELAXED) == 0 &&
+            __atomic_compare_exchange_n(&c->owned, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            return c;
+    }
+    unsigned i = __atomic_fetch_add(&tcount_static_next, 1, __ATOMIC_RELAXED);
+    if (i < TCOUNT_STATIC) {
+        c = &tcount_static[i];
+    } else {
+        /* base memory is 64-aligned: take twice the slot and align it. */
+        char *m = base_alloc(2 * sizeof(struct tcount));
+        if (m == NULL)
+            return NULL;
+        c = (struct tcount *)(((uintptr_t)m + sizeof(struct tcount) - 1) &
+                              ~(uintptr_t)(sizeof(struct tcount) - 1));
+    }
+    c->owned = 1;
+    struct tcount *head = __atomic_load_n(&tcount_list, __ATOMIC_RELAXED);
+    do {
+        c->next = head;
+    } while (!__atomic_compare_exchange_n(&tcount_list, &head, c, true, __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED));
+    return c;
+}
+
+/* The thread is exiting: its figures stay in the slot for the next owner. */
+static void tcount_release(struct tcache *tc) {
+    struct tcount *c = tc->count;
+    if (c == NULL)
+        return;
+    tc->count = NULL;
+    __atomic_store_n(&c->owned, 0, __ATOMIC_RELEASE);
+}
+
+void tcount_add(struct tcache *tc, size_t allocated, size_t freed) {
+    if (tc->count == NULL && tc->state != TCACHE_DEAD) {
+        /* The exit hook gives the slot back; without it, keep none. */
+        if (!tc->hooked)
+            tc->hooked = pthread_setspecific(tcache_key, tc) == 0;
+        if (tc->hooked)
+            tc->count = tcount_acquire();
+    }
+    struct tcount *c = tc->count;
+    if (c == NULL) {
+        __atomic_fetch_add(&tcount_orphan_allocated, allocated, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&tcount_orphan_freed, freed, __ATOMIC_RELAXED);
+        return;
+    }
+    __atomic_store_n(&c->allocated, c->allocated + allocated, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->freed, c->freed + freed, __ATOMIC_RELAXED);
+}
+
+int64_t tcount_total(void) {
+    /* Unsigned sums wrap, and their difference is exact. */
+    uint64_t a = __atomic_load_n(&tcount_orphan_allocated, __ATOMIC_RELAXED);
+    uint64_t f = __atomic_load_n(&tcount_orphan_freed, __ATOMIC_RELAXED);
+    for (struct tcount *c = __atomic_load_n(&tcount_list, __ATOMIC_ACQUIRE); c; c = c->next) {
+        a += __atomic_load_n(&c->allocated, __ATOMIC_RELAXED);
+        f += __atomic_load_n(&c->freed, __ATOMIC_RELAXED);
+    }
+    return (int64_t)(a - f);
+}
+
+size_t tcount_slots(void) {
+    size_t n = 0;
+    for (struct tcount *c = __atomic_load_n(&tcount_list, __ATOMIC_ACQUIRE); c; c = c->next)
+        n++;
+    return n;
+}
+
 void tcache_boot(size_t max_size) {
     static int key_made;
     tcache_total_slots = 0;
@@ -65,8 +148,12 @@ void tcache_init(struct tcache *tc) {
      * starts. It may allocate: served uncached (state INIT). */
     if (tc->arena != NULL && !tc->hooked)
         tc->hooked = pthread_setspecific(tcache_key, tc) == 0;
+    /* The counting slot before the cache is active: the fast paths count
+     * into it unchecked. Only a hooked thread gives a slot back at exit. */
+    if (tc->count == NULL && tc->hooked)
+        tc->count = tcount_acquire();
     size_t bytes = tcache_total_slots * sizeof(void *);
-    void **slots = tc->arena ? base_alloc(bytes) : NULL;
+    void **slots = tc->arena && tc->count ? base_alloc(bytes) : NULL;
     if (slots == NULL) {
         /* Out of memory: stay uncached for now, and try again on a later
          * slow path once memory is back. */
@@ -236,6 +323,7 @@ static void tcache_destroy(void *arg) {
     struct tcache *tc = arg;
     if (tc->state != TCACHE_ACTIVE) {  /* the cache never started */
         tc->state = TCACHE_DEAD;
+        tcount_release(tc);
         if (tc->arena)
             arena_unbind(tc->arena);
         return;
@@ -254,6 +342,7 @@ static void tcache_destroy(void *arg) {
         tc->next->prev = tc->prev;
     tc->state = TCACHE_DEAD;
     lockrank_unlock(&tcache_lock, LOCKRANK_TCACHE_REGISTRY);
+    tcount_release(tc);
     base_free(tc->slots, tc->slots_bytes);
     tc->slots = NULL;
     /* Later destructors may still allocate, uncached, from tc->arena; the

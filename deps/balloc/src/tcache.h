@@ -12,6 +12,14 @@
  * unbound from its arena, at thread exit (pthread key destructor).
  *
  * Blocks in a cache count as allocated by their arena; stats subtract them.
+ *
+ * Counted bytes (balloc_*_counted in balloc.h): each thread that has a cache
+ * owns a struct tcount, where the counted calls add the usable bytes they
+ * hand out and take back. The slot is taken when the cache starts, so the
+ * fast paths (which run only on an active cache) add to it with no check,
+ * and given back at thread exit with its figures still in it: the next
+ * thread to take it goes on from them, so the sum over all slots never loses
+ * or doubles an exited thread's bytes, and slots are reused, not grown.
  * Error convention: tcache_alloc_slow returns NULL on OOM.
  */
 #ifndef BALLOC_TCACHE_H
@@ -72,8 +80,25 @@ static inline void tbin_push(struct tbin *b, uint32_t n, void *p) {
     __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
 }
 
+/* A thread's counted bytes. Only the owning thread writes allocated and
+ * freed (relaxed atomic stores of its own plain loads: on x86-64 a plain
+ * add); any thread reads them, without a lock, to sum them. owned passes
+ * from an exiting thread (release store of 0) to a new one (acquire CAS
+ * 0->1), so the new owner goes on from the last figures. Slots are never
+ * freed and next never changes once linked, so readers walk the list
+ * while threads come and go. Two cache lines: x86's adjacent-line
+ * prefetcher pulls lines in aligned pairs, so neighbouring slots would
+ * otherwise bounce between the cores that write them. */
+struct tcount {
+    uint64_t allocated;   /* usable bytes the counted calls handed out */
+    uint64_t freed;       /* usable bytes the counted calls took back */
+    int owned;            /* 1 while a living thread owns the slot */
+    struct tcount *next;  /* the slot made before this one */
+} __attribute__((aligned(128)));
+
 struct tcache {
     struct tbin bins[SC_NTCACHE];
+    struct tcount *count;       /* counted bytes; set before the cache is active */
     struct arena *arena;        /* this thread's arena */
     int state;                  /* enum tcache_state */
     unsigned gc_ticks;
@@ -95,6 +120,23 @@ static inline struct tbin *tcache_bin(unsigned cls) {
     __asm__("" : "+r"(b));
     return b;
 }
+
+/* The fast paths' counting: the cache is active, so tc->count is set. */
+static inline void tcount_add_allocated(struct tcache *tc, size_t bytes) {
+    struct tcount *c = tc->count;
+    __atomic_store_n(&c->allocated, c->allocated + bytes, __ATOMIC_RELAXED);
+}
+static inline void tcount_add_freed(struct tcache *tc, size_t bytes) {
+    struct tcount *c = tc->count;
+    __atomic_store_n(&c->freed, c->freed + bytes, __ATOMIC_RELAXED);
+}
+/* Counting anywhere else: takes a slot if the thread has none; a thread
+ * whose cache was torn down (a thread-exit destructor still allocating)
+ * counts into one shared atomic figure instead. */
+void tcount_add(struct tcache *tc, size_t allocated, size_t freed);
+/* Every slot's allocated less freed, plus the shared figure; lock-free. */
+int64_t tcount_total(void);
+size_t tcount_slots(void);   /* slots ever made */
 
 /* Caps per class; classes above max_size (all, with 0) are not cached. */
 void tcache_boot(size_t max_size);
