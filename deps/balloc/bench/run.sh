@@ -180,6 +180,7 @@ report() {
         desc["realloc"] = "16 interleaved strings grown 16 B -> 1 MiB by 8..256 B appends; op = realloc"
         desc["frag"] = "1M values of 16..128 B, free half, refill with 160..512 B; op = malloc"
         desc["large"] = "5..25 MiB blocks allocated, every page written, freed; op = block"
+        desc["skewchurn"] = "200k live blocks, 3/4 of 8..128 B and 1/4 of 8 B..4 KiB, random replacement; op = malloc"
         for (i = 1; i <= nw; i++) {
             w = order[i]
             extra = w == "frag" ? "RSS/live" : w == "large" ? "sys s" : w ~ /^larson/ ? "xfree" : ""

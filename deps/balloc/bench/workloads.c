@@ -287,6 +287,42 @@ static void churn_run(double scale, struct rep_result *r, int read_first) {
 static void wl_churn(double scale, struct rep_result *r) { churn_run(scale, r, 0); }
 static void wl_churnread(double scale, struct rep_result *r) { churn_run(scale, r, 1); }
 
+/* ---- skewchurn: a large live set of mostly small blocks ----------------- */
+
+#define SKEWCHURN_LIVE 200000
+
+/* 200k live blocks; each size is 8..128 B with probability 3/4, else
+ * 8 B..4 KiB (both uniform), the skew of a server's keys and values. Each
+ * step frees a random block and allocates a new random size in its place,
+ * writing its first byte. Timed: the fill, 12M replacements at scale 1 and
+ * the final free. ops = allocations. */
+static void wl_skewchurn(double scale, struct rep_result *r) {
+    uint64_t n = scaled(12e6, scale);
+    uint32_t *sizes = book_alloc(SIZE_TABLE_LEN * sizeof *sizes);
+    char **slot = book_alloc(SKEWCHURN_LIVE * sizeof *slot);
+    uint64_t seed = 9, rng = 99;
+    struct meter m;
+
+    for (size_t i = 0; i < SIZE_TABLE_LEN; i++)
+        sizes[i] = (uint32_t)(rng_next(&seed) % 4 ? rng_range(&seed, 8, 128) : rng_range(&seed, 8, 4 * KIB));
+    meter_start(&m);
+    for (uint64_t i = 0; i < SKEWCHURN_LIVE; i++) {
+        slot[i] = xmalloc(sizes[i & SIZE_TABLE_MASK]);
+        slot[i][0] = (char)i;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        size_t k = rng_range(&rng, 0, SKEWCHURN_LIVE - 1);
+        free(slot[k]);
+        slot[k] = xmalloc(sizes[(i + SKEWCHURN_LIVE) & SIZE_TABLE_MASK]);
+        slot[k][0] = (char)i;
+    }
+    for (uint64_t i = 0; i < SKEWCHURN_LIVE; i++) free(slot[i]);
+    meter_stop(&m, r);
+    r->ops = (double)(n + SKEWCHURN_LIVE);
+    book_free(slot, SKEWCHURN_LIVE * sizeof *slot);
+    size_table_free(sizes);
+}
+
 /* ---- larson: cross-thread frees and thread churn ------------------------ */
 
 /* Threads are arranged in a circle; thread i hands blocks to thread i+1
@@ -581,6 +617,7 @@ static const struct workload {
     {"pairs", wl_pairs},     {"held64", wl_held64},   {"churn", wl_churn},
     {"churnread", wl_churnread}, {"larson2", wl_larson2}, {"larson4", wl_larson4},
     {"realloc", wl_realloc}, {"frag", wl_frag},       {"large", wl_large},
+    {"skewchurn", wl_skewchurn},
 };
 #define N_WORKLOADS (sizeof workloads / sizeof workloads[0])
 

@@ -161,9 +161,29 @@ static void cache_carve(unsigned i, char *s, size_t len) {
     }
 }
 
+static unsigned cache_largest(void) {
+    unsigned best = 0;
+    for (unsigned i = 1; i < huge_ncache; i++)
+        if (huge_cache[i].size > huge_cache[best].size)
+            best = i;
+    return best;
+}
+
+/* Give pieces taken by cache_get back (huge_lock not held). */
+static void cache_return(const struct huge_range *pc, unsigned n) {
+    lockrank_lock(&huge_lock, LOCKRANK_HUGE);
+    for (unsigned k = 0; k < n; k++)
+        cache_put(pc[k].base, pc[k].size);
+    cache_trim(cache_limit());
+    lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
+}
+
 /* need bytes at a chunk-aligned address from the cache: carved from the
- * smallest range that holds them, or else the largest range moved and
- * grown (its pages keep their place in RAM). NULL if the cache cannot help. */
+ * smallest range that holds them; else gathered: the largest range's
+ * chunk-aligned part is grown to need (in place, or moved into a fresh
+ * chunk-aligned reservation), and the pages of the next largest ranges are
+ * moved in after it, so every cached page can serve the block and only what
+ * the whole cache lacks faults. NULL if the cache cannot help. */
 static char *cache_get(size_t need) {
     lockrank_lock(&huge_lock, LOCKRANK_HUGE);
     unsigned best = UINT_MAX, grow = UINT_MAX;
@@ -181,33 +201,57 @@ static char *cache_get(size_t need) {
             grow_avail = avail;
         }
     }
-    char *s = NULL;
     if (best != UINT_MAX) {
-        s = (char *)huge_chunk_ceil((uintptr_t)huge_cache[best].base);
+        char *s = (char *)huge_chunk_ceil((uintptr_t)huge_cache[best].base);
         cache_carve(best, s, need);
         lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
         return s;
     }
-    if (grow != UINT_MAX) {
-        s = (char *)huge_chunk_ceil((uintptr_t)huge_cache[grow].base);
-        cache_carve(grow, s, grow_avail);
+    if (grow == UINT_MAX) {
+        lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
+        return NULL;
+    }
+    /* pc[0] is the head of the block; the others need only page alignment. */
+    struct huge_range pc[HUGE_CACHE_SLOTS];
+    unsigned n = 1;
+    size_t got = grow_avail;
+    pc[0].base = (char *)huge_chunk_ceil((uintptr_t)huge_cache[grow].base);
+    pc[0].size = grow_avail;
+    cache_carve(grow, pc[0].base, grow_avail);
+    while (got < need && huge_ncache > 0 && n < HUGE_CACHE_SLOTS) {
+        unsigned i = cache_largest();
+        size_t len = huge_cache[i].size < need - got ? huge_cache[i].size : need - got;
+        pc[n].base = huge_cache[i].base;
+        pc[n].size = len;
+        cache_carve(i, pc[n].base, len);
+        got += len;
+        n++;
     }
     lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
-    if (s == NULL)
-        return NULL;
-    /* In place if the address space after it is free, else into a fresh
-     * chunk-aligned reservation. Either may fail (the range may span two
-     * kernel mappings): then it goes back to the cache. */
-    if (!pages_resize_inplace(s, grow_avail, need))
-        return s;
+    /* Into a fresh chunk-aligned reservation, each piece at its offset,
+     * none resized: a range gathered before spans several kernel mappings,
+     * which the kernel moves as they are (Linux 6.17 and later) but will not
+     * grow. A move the kernel refuses sends every piece left back to the
+     * cache, where carving still serves blocks that fit. */
     char *t = pages_map_aligned(need, CHUNK_SIZE);
-    if (t && !pages_move(s, grow_avail, t, need))
-        return t;  /* a failed move has disposed of t itself */
-    lockrank_lock(&huge_lock, LOCKRANK_HUGE);
-    cache_put(s, grow_avail);
-    cache_trim(cache_limit());
-    lockrank_unlock(&huge_lock, LOCKRANK_HUGE);
-    return NULL;
+    if (t == NULL) {
+        cache_return(pc, n);
+        return NULL;
+    }
+    size_t off = 0;
+    for (unsigned k = 0; k < n; k++) {
+        if (pages_move(pc[k].base, pc[k].size, t + off, pc[k].size)) {
+            /* [t + off, + size) is disposed of; the rest of the block goes. */
+            if (off)
+                pages_unmap_or_leak(t, off);
+            if (off + pc[k].size < need)
+                pages_unmap_or_leak(t + off + pc[k].size, need - off - pc[k].size);
+            cache_return(pc + k, n - k);
+            return NULL;
+        }
+        off += pc[k].size;
+    }
+    return t;
 }
 
 /* Unmap what the decay curve no longer allows; smallest ranges go first

@@ -18,8 +18,11 @@
  * disjoint ranges sorted by address; neighbours coalesce. A block of
  * page alignment takes the smallest range that holds it at a chunk-aligned
  * start; the rest of the range stays cached. If no range is big enough, the
- * largest one is moved and grown with mremap (its pages come along), and
- * only the growth faults. The cache holds at most max(HUGE_CACHE_MIN, 1/8 of
+ * block is gathered: a fresh chunk-aligned mapping receives, by mremap, the
+ * largest range and then the next largest ones (pages keep their place in
+ * RAM), and only what the whole cache lacks faults. Kernels before 6.17
+ * cannot move a gathered range again as a whole (it spans several kernel
+ * mappings); there it still serves blocks that fit it by carving. The cache holds at most max(HUGE_CACHE_MIN, 1/8 of
  * the bytes mapped for live huge blocks); beyond that the smallest ranges
  * are unmapped first. calloc-style (zeroed) and over-aligned requests map
  * fresh pages. huge_purge() unmaps the whole cache. Cached bytes also decay
