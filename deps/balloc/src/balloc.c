@@ -274,6 +274,8 @@ static BALLOC_COLD size_t balloc_free_slow(void *p) {
         size_t usable = balloc_lookup_usable(p, OP_FREE);
         unsigned cls = balloc_mark_freed(p);
         struct tcache *tc = &tcache_tls;
+        if (cls < SC_NTCACHE && tc->state == TCACHE_NONE)
+            tcache_init(tc);  /* a thread that only frees gets a cache too */
         if (cls < SC_NTCACHE && tc->state == TCACHE_ACTIVE && tc->bins[cls].cap) {
             struct tbin *b = &tc->bins[cls];
             if (b->n < b->cap) {
