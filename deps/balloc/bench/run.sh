@@ -181,6 +181,7 @@ report() {
         desc["frag"] = "1M values of 16..128 B, free half, refill with 160..512 B; op = malloc"
         desc["large"] = "5..25 MiB blocks allocated, every page written, freed; op = block"
         desc["skewchurn"] = "200k live blocks, 3/4 of 8..128 B and 1/4 of 8 B..4 KiB, random replacement; op = malloc"
+        desc["prodcons"] = "one thread allocates 8 B..1 KiB (3/4 up to 128 B), a second frees them through a ring; op = block"
         for (i = 1; i <= nw; i++) {
             w = order[i]
             extra = w == "frag" ? "RSS/live" : w == "large" ? "sys s" : w ~ /^larson/ ? "xfree" : ""

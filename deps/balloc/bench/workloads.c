@@ -481,6 +481,59 @@ static void wl_larson(double scale, struct rep_result *r, unsigned nthreads) {
     size_table_free(sizes);
 }
 
+/* ---- prodcons: one thread allocates, another frees -------------------- */
+
+/* A producer allocates 8 B..1 KiB (3 in 4 requests at most 128 B), writes
+ * each block's first and last byte and hands it through a bounded
+ * single-producer single-consumer ring (larson's) to a consumer that frees
+ * it: every free is a cross-thread free, and the producer refills from the
+ * arena the consumer gives back to (a logger's or a pipeline's pattern).
+ * ops = blocks. */
+struct prodcons {
+    struct larson_ring *ring;
+    uint64_t n;
+};
+
+static void *prodcons_consumer(void *arg) {
+    struct prodcons *pc = arg;
+    for (uint64_t done = 0; done < pc->n;) {
+        char *p = ring_pop(pc->ring);
+        if (p == NULL) {
+            sched_yield();
+            continue;
+        }
+        free(p);
+        done++;
+    }
+    return NULL;
+}
+
+static void wl_prodcons(double scale, struct rep_result *r) {
+    uint64_t rng = 99;
+    uint32_t *sizes = book_alloc(SIZE_TABLE_LEN * sizeof *sizes);
+    for (size_t i = 0; i < SIZE_TABLE_LEN; i++)
+        sizes[i] = (uint32_t)(rng_next(&rng) % 4 ? rng_range(&rng, 8, 128) : rng_range(&rng, 129, 1024));
+    struct prodcons pc = {.ring = book_alloc(sizeof *pc.ring), .n = scaled(6e6, scale)};
+    pthread_t tid;
+    struct meter m;
+
+    meter_start(&m);
+    errno = pthread_create(&tid, NULL, prodcons_consumer, &pc);
+    if (errno != 0) die("pthread_create");
+    for (uint64_t i = 0; i < pc.n; i++) {
+        size_t sz = sizes[i & SIZE_TABLE_MASK];
+        char *p = xmalloc(sz);
+        p[0] = (char)i;
+        p[sz - 1] = (char)i;
+        while (!ring_push(pc.ring, p)) sched_yield();
+    }
+    pthread_join(tid, NULL);
+    meter_stop(&m, r);
+    r->ops = (double)pc.n;
+    book_free(pc.ring, sizeof *pc.ring);
+    size_table_free(sizes);
+}
+
 /* ---- realloc: growth chains ------------------------------------------- */
 
 #define REALLOC_ACTIVE 16 /* chains growing at once, interleaved */
@@ -618,6 +671,7 @@ static const struct workload {
     {"churnread", wl_churnread}, {"larson2", wl_larson2}, {"larson4", wl_larson4},
     {"realloc", wl_realloc}, {"frag", wl_frag},       {"large", wl_large},
     {"skewchurn", wl_skewchurn},
+    {"prodcons", wl_prodcons},
 };
 #define N_WORKLOADS (sizeof workloads / sizeof workloads[0])
 

@@ -104,6 +104,85 @@ void arena_threads_reset_child(struct arena *self) {
         self->nthreads = 1;
 }
 
+static size_t arena_remote_bytes(size_t n) {
+    return sizeof(struct arena_remote) + n * sizeof(void *);
+}
+
+/* Give every waiting batch back to its slabs (caller holds a->lock). One
+ * relaxed load when there is none. A slab they empty is released here, as
+ * any free would. */
+static void arena_remote_drain_locked(struct arena *a) {
+    if (__atomic_load_n(&a->remote_bytes, __ATOMIC_RELAXED) == 0)
+        return;
+    for (unsigned cls = 0; cls < SC_NSMALL; cls++) {
+        if (__atomic_load_n(&a->remote[cls], __ATOMIC_RELAXED) == NULL)
+            continue;
+        struct arena_remote *r = __atomic_exchange_n(&a->remote[cls], NULL, __ATOMIC_ACQUIRE);
+        size_t n = 0;
+        while (r) {
+            struct arena_remote *next = r->next;
+            for (size_t i = 0; i < r->n; i++)
+                arena_free_locked(a, r->items[i]);
+            n += r->n;
+            base_free(r, arena_remote_bytes(r->n));
+            r = next;
+        }
+        __atomic_sub_fetch(&a->remote_bytes, n * sz_usable(cls), __ATOMIC_RELAXED);
+    }
+}
+
+/* Take a's lock with its remote frees given back, so that what is read or
+ * chosen under it (figures, slabs, the misuse check) is current. */
+static void arena_lock_current(struct arena *a) {
+    arena_lock(a);
+    arena_remote_drain_locked(a);
+}
+
+/* The newest batch of class cls if it holds at most n blocks, taken off its
+ * stack; else NULL (caller holds a->lock, so no other thread pops). Without
+ * the free key, batches go through their slabs, whose bitmaps are then the
+ * only double-free check. */
+static struct arena_remote *arena_remote_pop_locked(struct arena *a, unsigned cls, unsigned n) {
+    if (!BALLOC_FREE_KEY)
+        return NULL;
+    struct arena_remote *r = __atomic_load_n(&a->remote[cls], __ATOMIC_ACQUIRE);
+    while (r && r->n <= n &&
+           !__atomic_compare_exchange_n(&a->remote[cls], &r, r->next, true, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_ACQUIRE))
+        ;
+    if (r == NULL || r->n > n)
+        return NULL;
+    __atomic_sub_fetch(&a->remote_bytes, r->n * sz_usable(cls), __ATOMIC_RELAXED);
+    return r;
+}
+
+bool arena_free_remote(struct arena *a, unsigned cls, void *const *items, uint32_t n) {
+    struct arena_remote *r = base_alloc(arena_remote_bytes(n));
+    if (r == NULL)
+        return true;
+    r->n = n;
+    memcpy(r->items, items, n * sizeof(void *));
+    /* Counted before the push, so a pop never takes off more than was added. */
+    size_t pending = __atomic_add_fetch(&a->remote_bytes, n * sz_usable(cls), __ATOMIC_RELAXED);
+    struct arena_remote *head = __atomic_load_n(&a->remote[cls], __ATOMIC_RELAXED);
+    do
+        r->next = head;
+    while (!__atomic_compare_exchange_n(&a->remote[cls], &head, r, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+    if (pending >= ARENA_REMOTE_MAX_BYTES) {
+        arena_lock_current(a);
+        arena_unlock(a);
+    }
+    return false;
+}
+
+void arena_free_batch(struct arena *a, void *const *items, uint32_t n) {
+    arena_lock(a);
+    for (uint32_t i = 0; i < n; i++)
+        arena_free_locked(a, items[i]);
+    arena_unlock(a);
+}
+
 /* A run of npages for use (kind not yet set); maps a new chunk if needed. */
 static struct run *arena_run_alloc_locked(struct arena *a, uint32_t npages) {
     struct run *r = extent_alloc(&a->eset, npages);
@@ -193,6 +272,14 @@ unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n)
     struct bin *b = &a->bins[cls];
     unsigned got = 0;
     arena_lock(a);
+    struct arena_remote *r = arena_remote_pop_locked(a, cls, n);
+    if (r) {
+        arena_unlock(a);
+        got = (unsigned)r->n;
+        memcpy(out, r->items, got * sizeof(void *));
+        base_free(r, arena_remote_bytes(got));
+        return got;
+    }
     while (got < n) {
         struct run *s = b->cur;
         if (s == NULL) {
@@ -327,7 +414,7 @@ void arena_free(void *p) {
 
 bool arena_block_free(const void *p) {
     struct arena *a = arena_of_ptr(p);
-    arena_lock(a);
+    arena_lock_current(a);
     struct chunk *c = chunk_of((uintptr_t)p);
     struct run *r = chunk_run_of(c, (uintptr_t)p);
     bool is_free = r == NULL ? c->pmap[chunk_page_of((uintptr_t)p)].cls == PMAP_CLS_FREE
@@ -375,7 +462,7 @@ out:
 bool arena_defrag_hint(const void *p) {
     struct arena *a = arena_of_ptr(p);
     bool hint = false;
-    arena_lock(a);
+    arena_lock_current(a);
     struct run *r = chunk_run_of(chunk_of((uintptr_t)p), (uintptr_t)p);
     if (r && r->kind == RUN_SLAB)
         hint = bin_defrag_hint(&a->bins[r->cls], r);
@@ -387,7 +474,7 @@ void arena_purge_one(unsigned i) {
     struct arena *a = __atomic_load_n(&arenas[i], __ATOMIC_ACQUIRE);
     if (a == NULL)
         return;
-    arena_lock(a);
+    arena_lock_current(a);
     extent_purge(&a->eset);
     /* What the kernel refused to purge is still pending. */
     decay_purged(&a->decay[0], a->eset.npages[RUN_DIRTY]);
@@ -401,7 +488,7 @@ void arena_stats_one(unsigned i, int cls, struct arena_bin_stats *bs, size_t *pd
         struct arena *a = __atomic_load_n(&arenas[k], __ATOMIC_ACQUIRE);
         if (a == NULL)
             continue;
-        arena_lock(a);
+        arena_lock_current(a);
         if (pdirty)
             *pdirty += a->eset.npages[RUN_DIRTY];
         if (pmuzzy)
@@ -421,7 +508,7 @@ void arena_stats_one(unsigned i, int cls, struct arena_bin_stats *bs, size_t *pd
 bool arena_util_query(const void *p, struct arena_util *u) {
     struct arena *a = arena_of_ptr(p);
     bool ok = false;
-    arena_lock(a);
+    arena_lock_current(a);
     struct run *r = chunk_run_of(chunk_of((uintptr_t)p), (uintptr_t)p);
     if (r && r->kind == RUN_SLAB) {
         struct bin *b = &a->bins[r->cls];
@@ -469,7 +556,7 @@ uint64_t arena_decay_all(uint64_t now_ns) {
         struct arena *a = __atomic_load_n(&arenas[i], __ATOMIC_ACQUIRE);
         if (a == NULL)
             continue;
-        arena_lock(a);
+        arena_lock_current(a);
         arena_decay_locked(a, now_ns);
         a->bg_seen = a->eset.npages[RUN_DIRTY];
         for (unsigned k = 0; k < 2; k++) {
@@ -490,7 +577,7 @@ void arena_stats_read(struct arena_stats *st) {
         struct arena *a = __atomic_load_n(&arenas[i], __ATOMIC_ACQUIRE);
         if (a == NULL)
             continue;
-        arena_lock(a);
+        arena_lock_current(a);
         st->allocated += a->allocated;
         st->active += a->npages_active * PAGE_SIZE_B;
         st->dirty += a->eset.npages[RUN_DIRTY] * PAGE_SIZE_B;
@@ -529,6 +616,8 @@ void arena_postfork_parent(void) {
     lockrank_unlock(&arenas_lock, LOCKRANK_ARENA_LIST);
 }
 
+/* Remote batches need nothing: a push is one compare-and-swap, so the stacks
+ * are whole; one a vanished thread had not pushed yet is lost with it. */
 void arena_postfork_child(void) {
     for (unsigned i = 0; i < narenas_total; i++) {
         if (arenas[i] == NULL)

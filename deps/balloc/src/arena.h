@@ -4,7 +4,8 @@
  * index on a tie) and unbound when its cache is torn down at exit, so
  * short-lived threads keep reusing the same few arenas and their partly used
  * chunks instead of spreading over all narenas. Every function takes
- * the arena lock itself except those named *_locked. The arena list lock
+ * the arena lock itself except those named *_locked and arena_free_remote
+ * (which takes none, unless too much waits). The arena list lock
  * and the arena locks have their place in the one lock order, lockrank.h.
  *
  * Error convention: allocation functions return NULL (0 blocks) when the OS
@@ -45,7 +46,33 @@ struct arena {
     unsigned decay_ticks;       /* slow-path events since the clock was last read */
     size_t bg_seen;             /* dirty pages when the background thread was last woken */
     uint64_t rng;               /* hardened build: random region choice (under lock) */
+    /* Small blocks other arenas' threads freed (arena_free_remote): per
+     * class, a stack of batches, pushed with a compare-and-swap by any
+     * thread, popped or taken whole only by a holder of the lock (so a batch
+     * cannot leave and come back under a popper: no ABA). On lines of their
+     * own: the freeing threads write them while the owner works under its
+     * lock. */
+    _Alignas(64) struct arena_remote *remote[SC_NSMALL];
+    size_t remote_bytes;        /* usable bytes in them: added before a push,
+                                 * taken off after a pop; 0 when all are empty */
 };
+
+/* A batch of small blocks of one class and arena, freed by a thread of
+ * another arena. Its blocks still count as allocated, in the arena and in
+ * their bin's nmalloc - ndalloc, as blocks in a thread cache do: a refill
+ * of the class takes a whole batch into the refilling thread's cache, and
+ * nothing changes but where the blocks are; anything else drains batches
+ * into their slabs (arena_free_locked: a double free among them aborts
+ * there). Every reader of figures drains first. Lives in base memory. */
+struct arena_remote {
+    struct arena_remote *next;
+    size_t n;
+    void *items[];
+};
+/* A freeing thread that finds this many bytes waiting in an arena's batches
+ * drains them itself, under the lock: an arena whose threads stopped
+ * allocating those classes still gets its memory back. */
+#define ARENA_REMOTE_MAX_BYTES ((size_t)4 << 20)
 
 /* mapped: the arenas' chunks plus pages_leaked() (ranges whose munmap
  * failed, wherever they came from). */
@@ -92,8 +119,10 @@ static inline struct arena *arena_of_ptr(const void *p) {
     return chunk_of((uintptr_t)p)->arena;
 }
 
-/* Fill out[0, n) with regions of small class cls; out[got-1] is the lowest
- * address handed out. Returns the number filled (0 on OOM). */
+/* Fill out[0, n) with regions of small class cls: a whole remote batch of
+ * the class if one waits and fits (in the order it was freed), else
+ * regions from slabs, out[got-1] the lowest address handed out. Returns the
+ * number filled (0 on OOM). */
 unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n);
 /* A large run of class cls aligned to align (a power of two); *zeroed tells
  * whether its pages are known zero. */
@@ -101,6 +130,13 @@ void *arena_alloc_large(struct arena *a, unsigned cls, size_t align, bool *zeroe
 /* Free block p of this arena (the caller holds a->lock). */
 void arena_free_locked(struct arena *a, void *p);
 void arena_free(void *p);
+/* Free blocks items[0, n) of arena a under one lock. */
+void arena_free_batch(struct arena *a, void *const *items, uint32_t n);
+/* Hand small blocks items[0, n) of class cls and arena a (n >= 1) back
+ * without a's lock: pushed as one batch on a->remote[cls] (see struct
+ * arena_remote). Returns true, having done nothing, when no batch record
+ * can be had. */
+bool arena_free_remote(struct arena *a, unsigned cls, void *const *items, uint32_t n);
 /* Whether block p of an arena chunk is free in its arena: its page is in a
  * free run, or its region is free in its slab (misuse checks). */
 bool arena_block_free(const void *p);

@@ -317,6 +317,8 @@ static BALLOC_COLD size_t balloc_free_slow(void *p, bool counted) {
     if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
         unsigned cls = balloc_mark_freed(p);
         struct tcache *tc = &tcache_tls;
+        if (cls < SC_NTCACHE && tc->state == TCACHE_NONE)
+            tcache_init(tc);  /* a thread that only frees gets a cache too */
         if (cls < SC_NTCACHE && tc->state == TCACHE_ACTIVE && tc->bins[cls].cap) {
             struct tbin *b = &tc->bins[cls];
             if (b->n < b->cap) {

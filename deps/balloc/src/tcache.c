@@ -184,8 +184,12 @@ void tcache_init(struct tcache *tc) {
 
 /* Return the oldest blocks of bin cls, keeping the newest `keep`. They
  * leave the bin before any goes back to its arena: a block another thread
- * holds again must never be seen in this bin (tcache_holds). */
-static void tcache_bin_flush(struct tcache *tc, unsigned cls, uint32_t keep) {
+ * holds again must never be seen in this bin (tcache_holds). Blocks of this
+ * thread's arena go back under its lock; with `remote`, those of another
+ * arena are pushed on its remote stack, one batch per arena, without its
+ * lock (the thread that holds that lock next gives them back), so a thread
+ * freeing what another allocates never waits for the other's lock. */
+static void tcache_bin_flush(struct tcache *tc, unsigned cls, uint32_t keep, bool remote) {
     struct tbin *b = &tc->bins[cls];
     uint32_t n = b->n;
     if (keep >= n)
@@ -199,15 +203,16 @@ static void tcache_bin_flush(struct tcache *tc, unsigned cls, uint32_t keep) {
         b->low = keep;
     while (left) {
         struct arena *a = arena_of_ptr(items[0]);
-        uint32_t j = 0;
-        arena_lock(a);
+        void *mine[TCACHE_CAP_MAX];
+        uint32_t j = 0, k = 0;
         for (uint32_t i = 0; i < left; i++) {
             if (arena_of_ptr(items[i]) == a)
-                arena_free_locked(a, items[i]);
+                mine[k++] = items[i];
             else
                 items[j++] = items[i];
         }
-        arena_unlock(a);
+        if (!remote || a == tc->arena || cls >= SC_NSMALL || arena_free_remote(a, cls, mine, k))
+            arena_free_batch(a, mine, k);
         left = j;
     }
 }
@@ -218,7 +223,7 @@ static void tcache_gc(struct tcache *tc) {
     for (unsigned c = 0; c < SC_NTCACHE; c++) {
         struct tbin *b = &tc->bins[c];
         if (b->low)
-            tcache_bin_flush(tc, c, b->n - (b->low - b->low / 4));
+            tcache_bin_flush(tc, c, b->n - (b->low - b->low / 4), true);
         b->low = b->n;
     }
 }
@@ -277,16 +282,18 @@ void tcache_free_flush(struct tcache *tc, unsigned cls, void *p) {
         arena_free(p);
         return;
     }
-    tcache_bin_flush(tc, cls, b->cap / 2);
+    tcache_bin_flush(tc, cls, b->cap / 2, true);
     tbin_push(b, b->n, p);
     tcache_tick(tc);
 }
 
+/* Under the owners' locks: what a flush of everything gives back (thread
+ * exit, balloc_thread_flush, the cache turned off) is free when it returns. */
 void tcache_flush_all(struct tcache *tc) {
     if (tc->state != TCACHE_ACTIVE)
         return;
     for (unsigned c = 0; c < SC_NTCACHE; c++)
-        tcache_bin_flush(tc, c, 0);
+        tcache_bin_flush(tc, c, 0, false);
 }
 
 bool tcache_holds(const void *p, unsigned cls) {

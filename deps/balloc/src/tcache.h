@@ -5,8 +5,9 @@
  * without locks. An empty bin is refilled with cap/2 blocks: a small
  * class's under one arena lock (arena_fill_small), a large cached class's
  * (16 to 32 KiB) one arena_alloc_large, so one lock, per block. A full bin
- * flushes its oldest half, each block to the arena that owns it (one lock
- * per arena met). Every TCACHE_GC_EVENTS refills/flushes a sweep runs: each bin
+ * flushes its oldest half, each block to the arena that owns it: one lock
+ * for the thread's own arena, one lock-free batch per other arena
+ * (tcache_bin_flush). Every TCACHE_GC_EVENTS refills/flushes a sweep runs: each bin
  * gives back 3/4 of its low-water mark (blocks that sat unused through the
  * whole period), oldest first. The whole cache is flushed, and the thread
  * unbound from its arena, at thread exit (pthread key destructor).

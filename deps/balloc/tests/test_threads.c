@@ -1,12 +1,15 @@
-/* Threads: producer/consumer cross-thread frees, thread exit flushing,
- * many threads allocating at once, and live data equal to the free key. */
+/* Threads: producer/consumer cross-thread frees, remote batches, thread
+ * exit flushing, many threads allocating at once, and live data equal to
+ * the free key. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "balloc.h"
+#include "build.h"
 #include "check.h"
 #include "harness.h"
 
@@ -196,12 +199,94 @@ TEST(live_data_equal_to_the_key) {
     CHECK(frees > 0);  /* reached only without a false abort */
 }
 
+/* Frees by a thread of another arena wait in batches (arena_free_remote)
+ * and still count as allocated; a refill of the class takes a whole batch
+ * back into the owner's cache (with the free key; without it, batches go
+ * through their slabs); reading the figures drains them into their slabs,
+ * which releases the slabs they empty. The owner allocates REMOTE_N blocks
+ * (its bin ends empty: refills bring 64 at a time); the freer frees 129 of
+ * them, so its full bin (128) sends its oldest 64 back as one batch. */
+#define REMOTE_N 1024
+#define REMOTE_SIZE 200
+static void *remote_blocks[REMOTE_N + 64];
+static pthread_barrier_t remote_step;
+static void *remote_owner(void *arg) {
+    (void)arg;
+    for (int i = 0; i < REMOTE_N; i++)
+        remote_blocks[i] = balloc_malloc(REMOTE_SIZE);
+    pthread_barrier_wait(&remote_step);  /* 1: allocated */
+    pthread_barrier_wait(&remote_step);  /* 2: 129 freed over there */
+    pthread_barrier_wait(&remote_step);  /* 3: the batch seen */
+    for (int i = 0; i < 64; i++)
+        remote_blocks[REMOTE_N + i] = balloc_malloc(REMOTE_SIZE);
+    pthread_barrier_wait(&remote_step);  /* 4: refilled */
+    pthread_barrier_wait(&remote_step);  /* 5: all freed over there */
+    pthread_barrier_wait(&remote_step);  /* 6: figures read while both live */
+    return NULL;
+}
+static void *remote_freer(void *arg) {
+    void **own = arg;
+    *own = balloc_malloc(16);  /* binds this thread to its arena (another class) */
+    pthread_barrier_wait(&remote_step);
+    for (int i = 0; i < 129; i++)
+        balloc_free(remote_blocks[i]);
+    pthread_barrier_wait(&remote_step);
+    pthread_barrier_wait(&remote_step);
+    pthread_barrier_wait(&remote_step);
+    for (int i = 129; i < REMOTE_N + 64; i++)
+        balloc_free(remote_blocks[i]);
+    balloc_free(*own);
+    pthread_barrier_wait(&remote_step);
+    pthread_barrier_wait(&remote_step);
+    return NULL;
+}
+TEST(remote_batches) {
+    struct balloc_stats st0, st1, st2;
+    size_t usable = balloc_good_size(REMOTE_SIZE);
+    balloc_get_stats(&st0);
+    pthread_barrier_init(&remote_step, NULL, 3);
+    pthread_t to, tf;
+    void *freer_own = NULL;
+    pthread_create(&to, NULL, remote_owner, NULL);
+    pthread_create(&tf, NULL, remote_freer, &freer_own);
+    pthread_barrier_wait(&remote_step);
+    struct arena *a = arena_of_ptr(remote_blocks[0]);
+    CHECK(arena_of_ptr(freer_own) != a);
+    pthread_barrier_wait(&remote_step);
+    CHECK_EQ(__atomic_load_n(&a->remote_bytes, __ATOMIC_RELAXED), 64 * usable);
+    pthread_barrier_wait(&remote_step);
+    pthread_barrier_wait(&remote_step);
+    /* The refill took the batch: the oldest 64 freed, none from a slab. */
+    int same = 0;
+    for (int i = 0; i < 64; i++)
+        for (int j = 0; j < 64; j++)
+            same += remote_blocks[REMOTE_N + i] == remote_blocks[j];
+    CHECK_EQ(same, BALLOC_FREE_KEY ? 64 : 0);
+    /* 959 more frees: 14 more batches of 64, 128 blocks left in the bin. */
+    pthread_barrier_wait(&remote_step);
+    CHECK_EQ(__atomic_load_n(&a->remote_bytes, __ATOMIC_RELAXED),
+             (BALLOC_FREE_KEY ? 14 * 64 : 15 * 64) * usable);
+    balloc_get_stats(&st1);  /* drains: exact while the threads live */
+    CHECK_EQ(__atomic_load_n(&a->remote_bytes, __ATOMIC_RELAXED), 0);
+    CHECK_EQ(st1.allocated, st0.allocated);
+    pthread_barrier_wait(&remote_step);
+    pthread_join(to, NULL);
+    pthread_join(tf, NULL);
+    pthread_barrier_destroy(&remote_step);
+    /* Exit flushes sent the rest back; every slab the test filled is empty
+     * and released, those emptied only by drained batches too. */
+    balloc_get_stats(&st2);
+    CHECK_EQ(st2.allocated, st0.allocated);
+    CHECK_EQ(st2.active, st0.active);
+}
+
 int main(void) {
     /* Two arenas (the default on two CPUs), so the producer's blocks come
      * from the other one. */
     setenv("BALLOC_CONF", "narenas:2", 0);
     void *warm = balloc_malloc(1);  /* this thread's cache stays live */
     RUN(producer_consumer);
+    RUN(remote_batches);
     RUN(thread_exit_many);
     RUN(live_data_equal_to_the_key);
     balloc_free(warm);
