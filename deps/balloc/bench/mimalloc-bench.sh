@@ -5,7 +5,7 @@
 #   MIMALLOC_BENCH=/path/to/mimalloc-bench MIMALLOC_BENCH_BUILD=/path/to/built \
 #       bench/mimalloc-bench.sh          # from deps/balloc
 #
-# MIMALLOC_BENCH is a tree of github.com/daanx/mimalloc-bench (kept outside
+# MIMALLOC_BENCH is a snapshot of the public repository daanx/mimalloc-bench (kept outside
 # this repository, never committed); MIMALLOC_BENCH_BUILD is where its
 # bench/ programs (cfrac espresso larson-sized xmalloc-test mstress rptest
 # glibc-simple alloc-test malloc-large) were built with CMake, as its README
