@@ -5,8 +5,10 @@
  *   zmalloc  zmalloc and zfree (per-thread counters)
  *   shared   the backend's malloc and free plus a usable-size look-up and one
  *            shared atomic counter on each side: how Redis's zmalloc counts
- * at 1 and 2 threads, each thread doing pairs one block at a time, and a
- * second pattern holding 64 blocks and replacing them in rotation. Each cell
+ * at 1 and 2 threads, in three patterns: pairs one block at a time; 64
+ * blocks held and replaced in rotation; and batches of 256 blocks allocated
+ * together and freed together in the same order (a server's reply built and
+ * dropped). Each cell
  * is the best of several runs (the least disturbed by other work on the
  * machine). Prints one table; bench/run.sh gathers the backends. */
 #ifndef _GNU_SOURCE
@@ -65,11 +67,15 @@ static inline void v_free(enum variant v, void *p) {
     }
 }
 
+enum pattern { PAIRS, HELD64, BATCH256, NPATTERNS };
+static const char *pattern_name[NPATTERNS] = {"pairs", "held64", "batch256"};
+#define BATCH 256
+
 struct job {
     enum variant v;
     size_t size;
     long iters;
-    int held; /* 0: one block at a time; else blocks held at once */
+    enum pattern pattern;
     pthread_barrier_t *start;
     double seconds;
 };
@@ -83,22 +89,28 @@ static double now(void) {
 /* The timed loops, compiled once per variant (v is a constant in each copy),
  * so no variant pays for choosing among them inside the loop. */
 static inline __attribute__((always_inline)) void run_loops(enum variant v, struct job *j) {
-    void *held[64] = {0};
-    if (!j->held) {
+    void *held[BATCH] = {0};
+    if (j->pattern == PAIRS) {
         for (long i = 0; i < j->iters; i++) {
             void *p = v_alloc(v, j->size);
             sink = p;
             v_free(v, p);
         }
-    } else {
-        for (int k = 0; k < j->held; k++) held[k] = v_alloc(v, j->size + (size_t)k * 8);
+    } else if (j->pattern == HELD64) {
+        for (int k = 0; k < 64; k++) held[k] = v_alloc(v, j->size + (size_t)k * 8);
         for (long i = 0; i < j->iters; i++) {
-            int k = (int)(i & 63) % j->held;
+            int k = (int)(i & 63);
             v_free(v, held[k]);
             held[k] = v_alloc(v, j->size + (size_t)k * 8);
             sink = held[k];
         }
-        for (int k = 0; k < j->held; k++) v_free(v, held[k]);
+        for (int k = 0; k < 64; k++) v_free(v, held[k]);
+    } else {
+        for (long i = 0; i < j->iters; i += BATCH) {
+            for (int k = 0; k < BATCH; k++) held[k] = v_alloc(v, j->size);
+            sink = held[BATCH - 1];
+            for (int k = 0; k < BATCH; k++) v_free(v, held[k]);
+        }
     }
 }
 
@@ -121,7 +133,8 @@ static void *run_job(void *arg) {
 }
 
 /* Nanoseconds per pair per thread, best of `reps`. */
-static double measure(enum variant v, size_t size, int threads, int held, long iters, int reps) {
+static double measure(enum variant v, size_t size, int threads, enum pattern pattern, long iters,
+                      int reps) {
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
         pthread_t tid[2];
@@ -129,7 +142,7 @@ static double measure(enum variant v, size_t size, int threads, int held, long i
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, (unsigned)threads);
         for (int t = 0; t < threads; t++) {
-            jobs[t] = (struct job){v, size, iters, held, &start, 0};
+            jobs[t] = (struct job){v, size, iters, pattern, &start, 0};
             pthread_create(&tid[t], NULL, run_job, &jobs[t]);
         }
         double worst = 0;
@@ -167,18 +180,18 @@ int main(int argc, char **argv) {
     printf("%-8s %-6s | %8s %8s %8s %8s | %8s %8s %8s | %6s %6s %6s\n", "pattern", "size", "raw",
            "zmalloc", "shared", "over%", "raw2T", "zm2T", "sh2T", "rawx2", "zmx2", "shx2");
     /* Warm up: threads, caches and the first pages, before anything counts. */
-    for (int v = 0; v < NVARIANTS; v++) measure((enum variant)v, 64, 2, 64, 100000, 2);
+    for (int v = 0; v < NVARIANTS; v++) measure((enum variant)v, 64, 2, HELD64, 100000, 2);
     double worst_over = -1e9, worst_scale = 1e9, overs[64], scales[64];
     int nrows = 0;
-    for (int held = 0; held <= 64; held += 64) {
+    for (int pat = 0; pat < NPATTERNS; pat++) {
         for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
             size_t size = sizes[i];
             long iters = (long)(scale * (size >= 16384 ? 300000 : 1000000));
             if (iters < 1000) iters = 1000;
             double ns1[NVARIANTS], ns2[NVARIANTS];
             for (int v = 0; v < NVARIANTS; v++) {
-                ns1[v] = measure((enum variant)v, size, 1, held, iters, reps);
-                ns2[v] = measure((enum variant)v, size, 2, held, iters, reps);
+                ns1[v] = measure((enum variant)v, size, 1, (enum pattern)pat, iters, reps);
+                ns2[v] = measure((enum variant)v, size, 2, (enum pattern)pat, iters, reps);
             }
             double over = (ns1[ZMALLOC] / ns1[RAW] - 1) * 100;
             /* Two threads' pairs per second over one thread's. */
@@ -189,7 +202,7 @@ int main(int argc, char **argv) {
             overs[nrows] = over;
             scales[nrows++] = x2[ZMALLOC];
             printf("%-8s %-6zu | %8.2f %8.2f %8.2f %+7.1f%% | %8.2f %8.2f %8.2f | %6.2f %6.2f %6.2f\n",
-                   held ? "held64" : "pairs", size, ns1[RAW], ns1[ZMALLOC], ns1[SHARED], over,
+                   pattern_name[pat], size, ns1[RAW], ns1[ZMALLOC], ns1[SHARED], over,
                    ns2[RAW], ns2[ZMALLOC], ns2[SHARED], x2[RAW], x2[ZMALLOC], x2[SHARED]);
             fflush(stdout);
         }

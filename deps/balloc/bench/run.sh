@@ -173,6 +173,7 @@ report() {
         na = split(allocs, al, " ")
         desc["pairs"] = "malloc+free of 8..1024 B, one block live; op = pair"
         desc["held64"] = "64 blocks of 256 B..1 KiB live, replaced in rotation; op = free+malloc"
+        desc["reply"] = "64..512 blocks of one size (8..256 B) allocated, then freed in order; op = malloc"
         desc["churn"] = "100k live blocks of 16 B..16 KiB, random replacement; op = malloc"
         desc["churnread"] = "churn, each block read before it is freed (as a server frees an object); op = malloc"
         desc["larson2"] = "2 threads, blocks freed by the next thread, 40 thread generations; op = malloc"

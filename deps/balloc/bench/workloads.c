@@ -241,6 +241,37 @@ static void wl_held64(double scale, struct rep_result *r) {
     size_table_free(sizes);
 }
 
+/* ---- reply: hundreds of blocks of one size built and dropped ------------ */
+
+/* A server's reply to a range query: 64, 128, 256 or 512 blocks (in turn)
+ * of one size, 8..256 B (a new size each reply), allocated one after the
+ * other, their first byte written, then freed in the same order. The thread
+ * holds more blocks of one class than a small thread cache keeps. ops =
+ * allocations. */
+static void wl_reply(double scale, struct rep_result *r) {
+    uint64_t n = scaled(30e6, scale), done = 0;
+    uint32_t *sizes = size_table_new(6, 8, 256, 0);
+    static const unsigned counts[4] = {64, 128, 256, 512};
+    char *held[512];
+    struct meter m;
+
+    meter_start(&m);
+    for (uint64_t i = 0; done < n; i++) {
+        unsigned count = counts[i & 3];
+        size_t size = sizes[i & SIZE_TABLE_MASK];
+        for (unsigned k = 0; k < count; k++) {
+            held[k] = xmalloc(size);
+            held[k][0] = (char)k;
+        }
+        keep(held[count - 1]);
+        for (unsigned k = 0; k < count; k++) free(held[k]);
+        done += count;
+    }
+    meter_stop(&m, r);
+    r->ops = (double)done;
+    size_table_free(sizes);
+}
+
 /* ---- churn: a large live set, random replacement ------------------------ */
 
 #define CHURN_LIVE 100000
@@ -667,7 +698,8 @@ static const struct workload {
     const char *name;
     void (*run)(double scale, struct rep_result *r);
 } workloads[] = {
-    {"pairs", wl_pairs},     {"held64", wl_held64},   {"churn", wl_churn},
+    {"pairs", wl_pairs},     {"held64", wl_held64},   {"reply", wl_reply},
+    {"churn", wl_churn},
     {"churnread", wl_churnread}, {"larson2", wl_larson2}, {"larson4", wl_larson4},
     {"realloc", wl_realloc}, {"frag", wl_frag},       {"large", wl_large},
     {"skewchurn", wl_skewchurn},

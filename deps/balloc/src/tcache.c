@@ -12,7 +12,8 @@ _Thread_local struct tcache tcache_tls __attribute__((tls_model("initial-exec"))
 static pthread_key_t tcache_key;
 static pthread_mutex_t tcache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tcache *tcache_list;
-static uint32_t tcache_cap[SC_NTCACHE];
+static uint32_t tcache_cap[SC_NTCACHE];       /* a bin's starting cap */
+static uint32_t tcache_cap_most[SC_NTCACHE];  /* the cap it may grow to */
 static size_t tcache_total_slots;
 
 static void tcache_destroy(void *arg);
@@ -103,26 +104,31 @@ size_t tcount_slots(void) {
 void tcache_boot(size_t max_size) {
     static int key_made;
     tcache_total_slots = 0;
-    /* Caps shrink with the class size. Halving them up to 1 KiB lowered
-     * larson4's peak RSS by about 10% but cost the threaded benchmarks
-     * time (more refills and flushes under arena locks); binding threads
-     * to one arena per CPU saves far more memory. */
+    /* Caps shrink with the class size. Halving the starting caps up to
+     * 1 KiB lowered larson4's peak RSS by about 10% but cost the threaded
+     * benchmarks time (more refills and flushes under arena locks); binding
+     * threads to one arena per CPU saves far more memory. Starting all bins
+     * at their most (512 blocks up to 256 B) raised larson4's and realloc's
+     * peak RSS by 10-12%: only the bins that need it grow; letting the
+     * classes above 256 B grow too raised larson4's by 30% and realloc's by
+     * 12%. */
     for (unsigned c = 0; c < SC_NTCACHE; c++) {
-        uint32_t s = sc_size[c], cap;
+        uint32_t s = sc_size[c], cap, most;
         if (s <= 256)
-            cap = TCACHE_CAP_MAX;
+            cap = 128, most = TCACHE_CAP_MAX;
         else if (s <= 1024)
-            cap = 64;
+            cap = most = 64;
         else if (s <= 4096)
-            cap = 32;
+            cap = most = 32;
         else if (s <= SC_SMALL_MAX)
-            cap = 16;
+            cap = most = 16;
         else
-            cap = 8;
+            cap = most = 8;
         if (s > max_size)
-            cap = 0;  /* the slow paths send such classes to the arena */
+            cap = most = 0;  /* the slow paths send such classes to the arena */
         tcache_cap[c] = cap;
-        tcache_total_slots += cap + 1;  /* + the spare stack[-1] */
+        tcache_cap_most[c] = most;
+        tcache_total_slots += most + 1;  /* + the spare stack[-1] */
     }
     if (!key_made && pthread_key_create(&tcache_key, tcache_destroy) == 0)
         key_made = 1;
@@ -174,7 +180,8 @@ void tcache_init(struct tcache *tc) {
         tc->bins[c].n = 0;
         tc->bins[c].low = 0;
         tc->bins[c].top = NULL;
-        off += tcache_cap[c] + 1;
+        tc->bins[c].refilled = 0;
+        off += tcache_cap_most[c] + 1;
     }
     tc->state = TCACHE_ACTIVE;
     for (unsigned c = 0; c < SC_NTCACHE; c++)
@@ -218,12 +225,21 @@ static void tcache_bin_flush(struct tcache *tc, unsigned cls, uint32_t keep, boo
 }
 
 /* Blocks below a bin's low-water mark were not needed since the last sweep:
- * give back 3/4 of them (the oldest), then start a new period. */
+ * give back 3/4 of them (the oldest), shrink a grown bin that was half
+ * idle, then start a new period. */
 static void tcache_gc(struct tcache *tc) {
     for (unsigned c = 0; c < SC_NTCACHE; c++) {
         struct tbin *b = &tc->bins[c];
-        if (b->low)
-            tcache_bin_flush(tc, c, b->n - (b->low - b->low / 4), true);
+        uint32_t low = b->low;
+        if (low)
+            tcache_bin_flush(tc, c, b->n - (low - low / 4), true);
+        /* Half a grown bin sat idle: halve its cap, and give back what the
+         * smaller bin cannot keep. */
+        if (b->cap > tcache_cap[c] && low >= b->cap / 2) {
+            __atomic_store_n(&b->cap, b->cap / 2, __ATOMIC_RELAXED);
+            if (b->n > b->cap)
+                tcache_bin_flush(tc, c, b->cap, true);
+        }
         b->low = b->n;
     }
 }
@@ -255,6 +271,7 @@ void *tcache_alloc_slow(struct tcache *tc, unsigned cls) {
         return tbin_pop(b, b->n);
     }
     tcache_tick(tc);
+    b->refilled = 1;
     uint32_t want = b->cap / 2, got = 0;
     if (cls < SC_NSMALL) {
         got = arena_fill_small(tc->arena, cls, b->stack, want);
@@ -282,6 +299,15 @@ void tcache_free_flush(struct tcache *tc, unsigned cls, void *p) {
         arena_free(p);
         return;
     }
+    if (b->refilled && b->cap < tcache_cap_most[cls]) {
+        /* Emptied and filled up again: the thread holds more than the bin
+         * keeps (tcache.h), so keep them all. */
+        b->refilled = 0;
+        __atomic_store_n(&b->cap, b->cap * 2, __ATOMIC_RELAXED);
+        tbin_push(b, b->n, p);
+        return;
+    }
+    b->refilled = 0;
     tcache_bin_flush(tc, cls, b->cap / 2, true);
     tbin_push(b, b->n, p);
     tcache_tick(tc);
@@ -318,6 +344,7 @@ void tcache_set_enabled(struct tcache *tc, bool on) {
     for (unsigned c = 0; c < SC_NTCACHE; c++) {
         __atomic_store_n(&tc->bins[c].cap, on ? tcache_cap[c] : 0, __ATOMIC_RELAXED);
         tc->bins[c].low = 0;
+        tc->bins[c].refilled = 0;
     }
     tc->disabled = !on;
 }

@@ -9,7 +9,17 @@
  * for the thread's own arena, one lock-free batch per other arena
  * (tcache_bin_flush). Every TCACHE_GC_EVENTS refills/flushes a sweep runs: each bin
  * gives back 3/4 of its low-water mark (blocks that sat unused through the
- * whole period), oldest first. The whole cache is flushed, and the thread
+ * whole period), oldest first.
+ *
+ * A bin's cap starts at its class's starting cap and doubles, up to the
+ * class's most (both set by tcache_boot; only classes up to 256 B grow),
+ * when the bin fills up after it was refilled since its last flush: the
+ * thread holds more blocks of the class at once than the bin can keep (a
+ * server's reply built from hundreds of small blocks and freed together),
+ * so each batch would otherwise cost refills and flushes under the arena's
+ * lock. A thread that only frees or only allocates a class never grows its
+ * bin. A sweep that finds half a grown bin idle (its low-water mark at
+ * least cap/2) halves its cap again. The whole cache is flushed, and the thread
  * unbound from its arena, at thread exit (pthread key destructor).
  *
  * Blocks in a cache count as allocated by their arena; stats subtract them.
@@ -34,7 +44,7 @@
 #include "sc.h"
 
 #define TCACHE_GC_EVENTS 64
-#define TCACHE_CAP_MAX 128   /* the most blocks a bin holds */
+#define TCACHE_CAP_MAX 512   /* the most blocks a bin holds, at its largest */
 
 enum tcache_state { TCACHE_NONE = 0, TCACHE_INIT, TCACHE_ACTIVE, TCACHE_DEAD };
 
@@ -53,6 +63,7 @@ struct tbin {
     uint32_t n;
     uint32_t low;
     uint32_t cap;
+    uint32_t refilled; /* refilled since the last flush (the cap's growth) */
 };
 
 /* Only the owner thread writes a bin; other threads read its n (stats,
