@@ -185,11 +185,11 @@ self_test() {
 
     fresh
     echo '#include "tcache.h"' >> "$t/deps/balloc/src/pages.c"
-    expect "an include from a higher row" 'deps/balloc/src/pages.c: includes "tcache.h" (row 2), above its own row 7'
+    expect "an include from a higher row" 'deps/balloc/src/pages.c: includes "tcache.h" (row 2), above its own row 8'
 
     fresh
     echo '#include "arena.h"' >> "$t/deps/balloc/src/run.h"
-    expect "a header including a higher row" 'deps/balloc/src/run.h: includes "arena.h" (row 4), above its own row 6'
+    expect "a header including a higher row" 'deps/balloc/src/run.h: includes "arena.h" (row 5), above its own row 7'
 
     fresh
     : > "$t/deps/balloc/src/new.h"

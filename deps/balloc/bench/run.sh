@@ -10,15 +10,19 @@
 # Environment:
 #   SCALE       work multiplier passed to every workload (default 1)
 #   ALLOCATORS  names to run (default: glibc jemalloc tcmalloc mimalloc balloc
-#               balloc-lowest balloc-secure; balloc-lowest is balloc refilling
-#               slabs in jemalloc's lowest-address order instead of
-#               fullest-first, balloc-secure its hardened build; also
-#               balloc-nokey, built without the free key; each balloc is
-#               built here first, in its configuration's directory: build/,
-#               build/secure, build/nokey)
+#               balloc-lowest balloc-nokey balloc-secure balloc-prof;
+#               balloc-lowest is balloc refilling slabs in jemalloc's
+#               lowest-address order instead of fullest-first, balloc-nokey
+#               balloc built without the free key, balloc-secure its hardened
+#               build, balloc-prof balloc with heap profiling on at the
+#               default rate (prof:true); also balloc-noprof, built without
+#               profiling (BALLOC_PROF=0); each balloc is built here first,
+#               in its configuration's directory: build/, build/secure,
+#               build/nokey, build/noprof)
 #   COMPARE     pairs A/B whose time and peak-RSS ratios get a table of their
-#               own (default balloc/balloc-nokey balloc-secure/balloc: the
-#               free key's cost and the hardened build's)
+#               own (default balloc/balloc-nokey balloc-secure/balloc
+#               balloc-prof/balloc: the free key's cost, the hardened build's
+#               and heap profiling's)
 #   WORKLOADS   workloads to run (default: all, in workloads.c's order)
 #   REPS        repetitions per run; each is a fresh process and the median
 #               by wall time is reported (default 3)
@@ -40,8 +44,8 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SCALE=${SCALE:-1}
 REPS=${REPS:-3}
-ALLOCATORS=${ALLOCATORS:-"glibc jemalloc tcmalloc mimalloc balloc balloc-lowest balloc-nokey balloc-secure"}
-COMPARE=${COMPARE:-"balloc/balloc-nokey balloc-secure/balloc"}
+ALLOCATORS=${ALLOCATORS:-"glibc jemalloc tcmalloc mimalloc balloc balloc-lowest balloc-nokey balloc-secure balloc-prof"}
+COMPARE=${COMPARE:-"balloc/balloc-nokey balloc-secure/balloc balloc-prof/balloc"}
 BASE=${BASE:-jemalloc}
 BIN=$ROOT/build/bench/workloads
 RESULTS=${RESULTS:-$ROOT/bench/results}
@@ -50,7 +54,8 @@ START=$SECONDS
 # balloc's drop-in libraries, each in its configuration's directory.
 for spec in $ALLOCATORS; do
     case $spec in
-    balloc | balloc-lowest) make -s --no-print-directory -C "$ROOT" all || exit 1 ;;
+    balloc | balloc-lowest | balloc-prof) make -s --no-print-directory -C "$ROOT" all || exit 1 ;;
+    balloc-noprof) make -s --no-print-directory -C "$ROOT" BALLOC_PROF=0 all || exit 1 ;;
     balloc-secure) make -s --no-print-directory -C "$ROOT" BALLOC_SECURE=1 all || exit 1 ;;
     balloc-nokey) make -s --no-print-directory -C "$ROOT" BALLOC_FREE_KEY=0 all || exit 1 ;;
     esac
@@ -89,6 +94,8 @@ allocator_lib() {
     mimalloc) path=$(find_soname libmimalloc.so.2) ;;
     balloc) path=$ROOT/build/libballoc-malloc.so ;;
     balloc-lowest) path=$ROOT/build/libballoc-malloc.so ;; # jemalloc's slab order
+    balloc-prof) path=$ROOT/build/libballoc-malloc.so ;;   # prof:true
+    balloc-noprof) path=$ROOT/build/noprof/libballoc-malloc.so ;;
     balloc-secure) path=$ROOT/build/secure/libballoc-malloc.so ;;
     balloc-nokey) path=$ROOT/build/nokey/libballoc-malloc.so ;;
     *=*) path=${1#*=} ;;
@@ -127,9 +134,10 @@ for wl in $WORKLOADS; do
     for i in "${!names[@]}"; do
         name=${names[$i]}
         lib=${libs[$i]}
-        policy=
+        policy= conf=
         [ "$name" = balloc-lowest ] && policy=lowest
-        if line=$(BALLOC_SLAB_POLICY=$policy LD_PRELOAD=$lib "$BIN" "$wl" "$SCALE" "$REPS" 2>"$ERRS.one"); then
+        [ "$name" = balloc-prof ] && conf=prof:true
+        if line=$(BALLOC_SLAB_POLICY=$policy BALLOC_CONF=$conf LD_PRELOAD=$lib "$BIN" "$wl" "$SCALE" "$REPS" 2>"$ERRS.one"); then
             declare -A f=()
             for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' "$wl" "$name" "${f[wall_s]}" \

@@ -105,7 +105,7 @@ void balloc_purge(void);
 void balloc_thread_flush(void);   /* empty this thread's cache */
 
 /* Version 2 appended muzzy. */
-#define BALLOC_STATS_VERSION 2
+#define BALLOC_STATS_VERSION 3
 struct balloc_stats {
     uint32_t version;        /* BALLOC_STATS_VERSION */
     size_t allocated;        /* usable bytes of live blocks (thread caches excluded) */
@@ -121,6 +121,8 @@ struct balloc_stats {
     unsigned narenas;
     unsigned nthreads;       /* threads with a live cache */
     size_t muzzy;            /* free pages given back with MADV_FREE (may still be resident) */
+    size_t prof_samples;     /* live blocks sampled for the heap profile (prof:true) */
+    size_t prof_sampled_bytes; /* their usable bytes (not scaled up) */
 };
 /* Fills *st (a consistent snapshot when no other thread is allocating);
  * returns 0, or -1 if st is NULL. */

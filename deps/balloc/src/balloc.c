@@ -22,12 +22,18 @@
 #include "check.h"
 #include "huge.h"
 #include "opts.h"
+#include "prof.h"
 #include "sc.h"
 #include "sz.h"
 #include "tcache.h"
 #include "util.h"
 
-#define BALLOC_EXPORT __attribute__((visibility("default")))
+/* Exported, and in the allocator's section: a heap profile's stacks start
+ * above it (prof.h). */
+#define BALLOC_EXPORT __attribute__((visibility("default"))) PROF_TEXT
+/* A slow path an exported function may jump to (a tail call leaves no frame
+ * of the exported one): in the allocator's section too. */
+#define BALLOC_SLOW BALLOC_COLD PROF_TEXT
 #define BALLOC_INLINE static inline __attribute__((always_inline))
 
 /* ---- start-up and fork ---------------------------------------------- */
@@ -45,8 +51,10 @@ static void balloc_prefork(void) {
     background_prefork();
     huge_prefork();
     base_prefork();
+    prof_prefork();
 }
 static void balloc_postfork_parent(void) {
+    prof_postfork_parent();
     base_postfork_parent();
     huge_postfork_parent();
     background_postfork_parent();
@@ -54,6 +62,7 @@ static void balloc_postfork_parent(void) {
     tcache_postfork_parent();
 }
 static void balloc_postfork_child(void) {
+    prof_postfork_child();
     base_postfork_child();
     huge_postfork_child();
     background_postfork_child();
@@ -108,6 +117,8 @@ static BALLOC_COLD void balloc_boot(void) {
     huge_boot(opt_value[OPT_DIRTY_DECAY_MS]);
     tcache_boot(opt_value[OPT_TCACHE] ? (size_t)opt_value[OPT_TCACHE_MAX] : 0);
     background_boot(opt_value[OPT_BACKGROUND_THREAD] != 0);
+    prof_boot(opt_value[OPT_PROF] != 0, (uint64_t)opt_value[OPT_PROF_SAMPLE_BYTES], opt_prof_prefix,
+              opt_value[OPT_PROF_FINAL] != 0);
     /* Registered before any other thread can take a lock, so a fork can
      * never copy a held lock without running our handlers. It may allocate
      * (glibc keeps handlers in a growable array): balloc_booting lets this
@@ -156,7 +167,24 @@ static void balloc_count_slow(size_t allocated, size_t freed) {
 
 /* counted: a balloc_*_counted call, which adds the usable size to the
  * thread's counted bytes (include/balloc.h). */
-static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable, bool counted) {
+/* Counts an allocation of `usable` bytes toward this thread's next heap
+ * profile sample (prof.h), and samples p if it is due. */
+static BALLOC_SLOW void balloc_prof_count(void *p, size_t usable) {
+    struct tcache *tc = &tcache_tls;
+    unsigned epoch = __atomic_load_n(&prof_epoch, __ATOMIC_RELAXED);
+    if (tc->prof_epoch != epoch) {  /* profiling was switched: a new interval */
+        tc->prof_epoch = epoch;
+        tc->prof_left = prof_next_interval();
+    }
+    if (tc->prof_left >= (int64_t)usable) {
+        tc->prof_left -= (int64_t)usable;
+        return;
+    }
+    tc->prof_left = prof_next_interval();
+    prof_sample(p, usable);
+}
+
+static BALLOC_SLOW void *balloc_malloc_slow(size_t size, size_t *usable, bool counted) {
     if (size >= PTRDIFF_MAX)
         return balloc_oom(usable);
     balloc_ensure_boot();
@@ -185,6 +213,8 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable, bool co
         if (p == NULL)
             return balloc_oom(usable);
         check_on_alloc(p, cls);
+        if (BALLOC_PROF)
+            balloc_prof_count(p, sz_usable(cls));
         if (counted)
             balloc_count_slow(sz_usable(cls), 0);
         if (usable)
@@ -194,6 +224,8 @@ static BALLOC_COLD void *balloc_malloc_slow(size_t size, size_t *usable, bool co
     p = huge_alloc(size, 0, false);
     if (p == NULL)
         return balloc_oom(usable);
+    if (BALLOC_PROF)
+        balloc_prof_count(p, balloc_page_round(size));
     if (counted)
         balloc_count_slow(balloc_page_round(size), 0);
     if (usable)
@@ -209,7 +241,7 @@ BALLOC_EXPORT void balloc_set_counted_oom(void *(*hook)(size_t size)) {
     __atomic_store_n(&balloc_counted_oom_hook, hook, __ATOMIC_RELEASE);
 }
 
-static BALLOC_COLD void *balloc_malloc_counted_slow(size_t size) {
+static BALLOC_SLOW void *balloc_malloc_counted_slow(size_t size) {
     void *p = balloc_malloc_slow(size, NULL, true);
     void *(*hook)(size_t) = __atomic_load_n(&balloc_counted_oom_hook, __ATOMIC_ACQUIRE);
     return p != NULL || hook == NULL ? p : hook(size);
@@ -225,7 +257,13 @@ BALLOC_INLINE void *balloc_malloc_inline(size_t size, size_t *usable, enum ballo
         unsigned cls = sz_fast_class(size);
         struct tbin *b = tcache_bin(cls);
         uint32_t n = b->n;
-        if (BALLOC_LIKELY(n > b->low)) {
+        /* With profiling compiled in, the usable bytes count down to the
+         * next sample; the allocation that would take the count below zero
+         * goes to the slow path, which samples it (prof.h). */
+        int64_t left = tcache_tls.prof_left - (int64_t)sz_usable(cls);
+        if (BALLOC_LIKELY(n > b->low && (!BALLOC_PROF || left >= 0))) {
+            if (BALLOC_PROF)
+                tcache_tls.prof_left = left;
             void *p = tbin_pop(b, n);
             check_on_alloc(p, cls);
             if (counted)
@@ -307,11 +345,21 @@ static unsigned balloc_mark_freed(void *p) {
 }
 
 /* counted: as for balloc_malloc_slow. */
+/* p, a live block being freed, may hold a heap-profile sample: drop it. */
+static inline void balloc_prof_free(void *p) {
+    uintptr_t a = (uintptr_t)p;
+    if (chunk_kind_of(a) == CHUNK_KIND_ARENA ? chunk_of(a)->pmap[chunk_page_of(a)].sampled != 0
+                                              : __atomic_load_n(&prof_live, __ATOMIC_RELAXED) != 0)
+        prof_free(p);
+}
+
 static BALLOC_COLD size_t balloc_free_slow(void *p, bool counted) {
     if (p == NULL)
         return 0;
     uintptr_t a = (uintptr_t)p;
     size_t usable = balloc_lookup_usable(p, OP_FREE);
+    if (BALLOC_PROF)
+        balloc_prof_free(p);
     if (counted)
         balloc_count_slow(0, usable);
     if (chunk_kind_of(a) == CHUNK_KIND_ARENA) {
@@ -354,9 +402,13 @@ BALLOC_INLINE size_t balloc_free_inline(void *p, bool sized, size_t size, bool c
     if (BALLOC_LIKELY(chunk_kind_of(a) == CHUNK_KIND_ARENA)) {
         struct pmap_ent e = chunk_of(a)->pmap[chunk_page_of(a)];
         unsigned cls = e.cls;
-        /* A size of another class goes to the exact check. */
+        /* A size of another class goes to the exact check. A page that
+         * holds heap-profile samples sends its frees to the slow path,
+         * which drops the sample (prof.h): compared with the class at once
+         * (the count is the high byte). */
         bool size_ok = !sized || (size <= SZ_FAST_MAX && sz_fast_class(size) == cls);
-        if (BALLOC_LIKELY(cls < SC_NTCACHE && size_ok)) {
+        unsigned tag = BALLOC_PROF ? cls | (unsigned)e.sampled << 8 : cls;
+        if (BALLOC_LIKELY(tag < SC_NTCACHE && size_ok)) {
             /* p starts a region: its offset in the run is a multiple of the
              * class size (within a slab's pages that also bounds the index;
              * a large run's pages past its block are marked PMAP_CLS_NONE). */
@@ -451,6 +503,8 @@ BALLOC_EXPORT void *balloc_calloc_usable(size_t n, size_t size, size_t *usable) 
             return balloc_oom(usable);
         if (!zeroed)
             memset(p, 0, total);
+        if (BALLOC_PROF)
+            balloc_prof_count(p, sc_size[cls]);
         if (usable)
             *usable = sc_size[cls];
         return p;
@@ -458,6 +512,8 @@ BALLOC_EXPORT void *balloc_calloc_usable(size_t n, size_t size, size_t *usable) 
     void *p = huge_alloc(total, 0, true);
     if (p == NULL)
         return balloc_oom(usable);
+    if (BALLOC_PROF)
+        balloc_prof_count(p, balloc_page_round(total));
     if (usable)
         *usable = balloc_page_round(total);
     return p;
@@ -588,11 +644,17 @@ BALLOC_EXPORT void *balloc_aligned_alloc(size_t align, size_t size) {
         void *p = a ? arena_alloc_large(a, cls, align, &zeroed) : NULL;
         if (p) {
             check_on_alloc(p, cls);
+            if (BALLOC_PROF)
+                balloc_prof_count(p, sc_size[cls]);
             return p;
         }
     }
     void *p = huge_alloc(size, align, false);
-    return p ? p : balloc_oom(NULL);
+    if (p == NULL)
+        return balloc_oom(NULL);
+    if (BALLOC_PROF)
+        balloc_prof_count(p, balloc_usable_size(p));
+    return p;
 }
 
 BALLOC_EXPORT int balloc_posix_memalign(void **out, size_t align, size_t size) {
@@ -635,6 +697,8 @@ BALLOC_EXPORT void *balloc_malloc_usable_no_tcache(size_t size, size_t *usable) 
     }
     if (p == NULL)
         return balloc_oom(usable);
+    if (BALLOC_PROF)
+        balloc_prof_count(p, u);
     if (usable)
         *usable = u;
     return p;
@@ -650,6 +714,8 @@ BALLOC_EXPORT size_t balloc_free_usable_no_tcache(void *p) {
     if (p == NULL)
         return 0;
     size_t usable = balloc_lookup_usable(p, OP_FREE);
+    if (BALLOC_PROF)
+        balloc_prof_free(p);
     if (chunk_kind_of((uintptr_t)p) == CHUNK_KIND_ARENA) {
         if (BALLOC_SECURE)
             (void)balloc_mark_freed(p);
@@ -692,6 +758,11 @@ BALLOC_EXPORT int balloc_get_stats(struct balloc_stats *st) {
     st->dirty = as.dirty + hcached;
     st->muzzy = as.muzzy;
     st->resident = st->active + st->dirty + st->muzzy + st->metadata;
+    uint64_t ps = 0, pb = 0;
+    if (BALLOC_PROF)
+        prof_stats(&ps, &pb);
+    st->prof_samples = (size_t)ps;
+    st->prof_sampled_bytes = (size_t)pb;
     st->mapped = as.mapped + hmap + bmap;
     st->retained = as.retained;
     st->frag_smallbins = as.frag_smallbins;

@@ -9,6 +9,11 @@
  *                      thread cache is then caught only when the cache is
  *                      flushed, and a realloc after free only when it moves
  *                      the block. Default 1; the hardened build needs it.
+ *   BALLOC_PROF=0      no heap profiling (prof.h): the allocation fast
+ *                      path does not count bytes toward the next sample,
+ *                      and the free fast path reads only the page's class.
+ *                      Default 1 (profiling compiled in, off until
+ *                      prof:true or prof.active).
  *   BALLOC_DEBUG=1     internal checks that cost time on slow paths: the
  *                      lock order (lockrank.h). Default 1 under ASan (the
  *                      test builds that run balloc's suites and fuzzers
@@ -24,6 +29,9 @@
 #endif
 #ifndef BALLOC_FREE_KEY
 #define BALLOC_FREE_KEY 1
+#endif
+#ifndef BALLOC_PROF
+#define BALLOC_PROF 1
 #endif
 #ifndef BALLOC_DEBUG
 #if defined(__SANITIZE_ADDRESS__)
@@ -41,6 +49,7 @@
 _Static_assert(BALLOC_SECURE == 0 || BALLOC_SECURE == 1, "BALLOC_SECURE is 0 or 1");
 _Static_assert(BALLOC_FREE_KEY == 0 || BALLOC_FREE_KEY == 1, "BALLOC_FREE_KEY is 0 or 1");
 _Static_assert(BALLOC_DEBUG == 0 || BALLOC_DEBUG == 1, "BALLOC_DEBUG is 0 or 1");
+_Static_assert(BALLOC_PROF == 0 || BALLOC_PROF == 1, "BALLOC_PROF is 0 or 1");
 _Static_assert(!BALLOC_SECURE || BALLOC_FREE_KEY,
                "the hardened build (BALLOC_SECURE=1) needs the free key (BALLOC_FREE_KEY=1)");
 

@@ -39,6 +39,7 @@ void chunk_mark_run(struct run *r) {
     unsigned head = chunk_page_index(c, r->base);
     for (unsigned i = 0; i < r->npages; i++) {
         c->pmap[head + i].cls = r->cls;
+        c->pmap[head + i].sampled = 0;
         c->pmap[head + i].pgoff = (uint16_t)i;
     }
     c->meta[head] = r;

@@ -50,7 +50,7 @@ enum chunk_kind {
  * marker); pgoff is the page's distance from the run's head page. */
 struct pmap_ent {
     uint8_t cls;
-    uint8_t unused;
+    uint8_t sampled;   /* live heap-profile samples starting on this page (prof.h; 255: many) */
     uint16_t pgoff;
 };
 

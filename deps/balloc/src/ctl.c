@@ -38,6 +38,7 @@
 #include "chunk.h"
 #include "huge.h"
 #include "opts.h"
+#include "prof.h"
 #include "sc.h"
 #include "tcache.h"
 #include "util.h"
@@ -53,6 +54,7 @@ enum ctl_type {
     CTL_OPT,     /* the option's: bool, int64_t, or const char * (an enum's name) */
     CTL_QUERY,   /* struct balloc_util out (oldp) for a pointer in (newp) */
     CTL_ACTION,  /* no value */
+    CTL_PATH,    /* an action that may be given a const char * (a file's path) */
 };
 
 struct ctl_leaf;
@@ -91,10 +93,12 @@ static size_t ctl_size(const struct ctl_req *r) {
     case CTL_STR: return sizeof(const char *);
     case CTL_QUERY: return sizeof(struct balloc_util);
     case CTL_ACTION: return 0;
+    case CTL_PATH: return sizeof(const char *);
     case CTL_OPT:
         switch (opt_table[r->opt].type) {
         case OPT_TYPE_BOOL: return sizeof(bool);
-        case OPT_TYPE_ENUM: return sizeof(const char *);
+        case OPT_TYPE_ENUM:
+        case OPT_TYPE_STRING: return sizeof(const char *);
         default: return sizeof(int64_t);
         }
     default: return sizeof(size_t);
@@ -147,8 +151,10 @@ static int ctl_read_opt(const struct ctl_req *r, void *out) {
     const struct opt_def *d = &opt_table[r->opt];
     int64_t x = opt_value[r->opt];
     bool b = x != 0;
+    const char *text = d->type == OPT_TYPE_STRING ? d->text : NULL;
     const void *src = d->type == OPT_TYPE_BOOL ? (const void *)&b
-                    : d->type == OPT_TYPE_ENUM ? (const void *)&d->names[x] : (const void *)&x;
+                    : d->type == OPT_TYPE_ENUM ? (const void *)&d->names[x]
+                    : d->type == OPT_TYPE_STRING ? (const void *)&text : (const void *)&x;
     memcpy(out, src, ctl_size(r));
     return 0;
 }
@@ -243,6 +249,33 @@ static int ctl_do_purge(const struct ctl_req *r, const void *in) {
     return 0;
 }
 
+static int ctl_read_prof_active(const struct ctl_req *r, void *out) {
+    return ctl_put(r, (uint64_t)__atomic_load_n(&prof_active, __ATOMIC_RELAXED), out);
+}
+
+static int ctl_write_prof_active(const struct ctl_req *r, const void *in) {
+    bool b;
+    (void)r;
+    memcpy(&b, in, sizeof(b));
+    if (!BALLOC_PROF)
+        return ENOENT;
+    int rc = prof_set_active(b);
+    if (rc == 0)
+        tcache_prof_redraw(&tcache_tls);
+    return rc;
+}
+
+/* in: NULL (the default name) or &path. */
+static int ctl_do_prof_dump(const struct ctl_req *r, const void *in) {
+    const char *path = NULL;
+    (void)r;
+    if (in)
+        memcpy(&path, in, sizeof(path));
+    if (!BALLOC_PROF || !__atomic_load_n(&prof_active, __ATOMIC_RELAXED))
+        return ENOENT;  /* as jemalloc answers when profiling is not on */
+    return prof_dump(path);
+}
+
 static int ctl_do_flush(const struct ctl_req *r, const void *in) {
     (void)r, (void)in;
     balloc_thread_flush();
@@ -290,6 +323,8 @@ static const struct ctl_leaf ctl_leaves[] = {
     STAT("mapped", mapped),
     STAT("retained", retained),
     STAT("metadata", metadata),
+    STAT("prof.samples", prof_samples),
+    STAT("prof.sampled_bytes", prof_sampled_bytes),
     {"stats.arenas.<i>.pdirty", CTL_SIZE, ctl_read_pages, NULL, 0},
     {"stats.arenas.<i>.pmuzzy", CTL_SIZE, ctl_read_pages, NULL, 1},
     {"stats.arenas.<i>.bins.<j>.size", CTL_SIZE, ctl_read_class_size, NULL, 0},
@@ -308,6 +343,8 @@ static const struct ctl_leaf ctl_leaves[] = {
     {"arenas.bin.<j>.size", CTL_SIZE, ctl_read_class_size, NULL, 0},
     {"arenas.bin.<j>.nregs", CTL_U32, ctl_read_class_nregs, NULL, 0},
     {"arenas.bin.<j>.slab_size", CTL_SIZE, ctl_read_class_slab_size, NULL, 0},
+    {"prof.active", CTL_BOOL, ctl_read_prof_active, ctl_write_prof_active, 0},
+    {"prof.dump", CTL_PATH, NULL, ctl_do_prof_dump, 0},
     {"thread.tcache.flush", CTL_ACTION, NULL, ctl_do_flush, 0},
     {"thread.tcache.enabled", CTL_BOOL, ctl_read_tcache_enabled, ctl_write_tcache_enabled, 0},
     {"utilization.query", CTL_QUERY, ctl_read_util, NULL, 0},
@@ -486,6 +523,12 @@ static int ctl_access(struct ctl_req *r, void *oldp, size_t *oldlenp, void *newp
             return EPERM;  /* an action takes no value (as jemalloc says it) */
         return l->write(r, NULL);
     }
+    if (l->type == CTL_PATH) {
+        /* Nothing to read; no value, or a path (which may be NULL). */
+        if (reading || (writing && (newp == NULL || newlen != size)))
+            return reading ? EPERM : EINVAL;
+        return l->write(r, newp);
+    }
     if (l->type == CTL_QUERY) {
         /* The pointer goes in through newp; the answer comes out through oldp. */
         if (newp == NULL || newlen != sizeof(void *) || oldp == NULL || oldlenp == NULL ||
@@ -567,9 +610,9 @@ BALLOC_EXPORT void balloc_stats_print(void (*write)(void *, const char *), void 
     for (int i = 0; i < OPT_COUNT; i++) {
         const struct opt_def *d = &opt_table[i];
         int64_t v = opt_value[i];
-        if (d->type == OPT_TYPE_ENUM)
+        if (d->type == OPT_TYPE_ENUM || d->type == OPT_TYPE_STRING)
             ctl_printf(&o, json ? "%s\"%s\": \"%s\"" : "%s  %-18s %s\n", json && i ? ", " : "", d->name,
-                       d->names[v]);
+                       d->type == OPT_TYPE_STRING ? d->text : d->names[v]);
         else if (d->type == OPT_TYPE_BOOL)
             ctl_printf(&o, json ? "%s\"%s\": %s" : "%s  %-18s %s\n", json && i ? ", " : "", d->name,
                        v ? "true" : "false");
@@ -580,15 +623,17 @@ BALLOC_EXPORT void balloc_stats_print(void (*write)(void *, const char *), void 
     ctl_printf(&o, json ? "},\n  \"stats\": {\"allocated\": %zu, \"active\": %zu, \"resident\": %zu, "
                           "\"mapped\": %zu, \"retained\": %zu, \"metadata\": %zu, \"dirty\": %zu, "
                           "\"muzzy\": %zu, \"frag_smallbins\": %zu, \"huge_allocated\": %zu, "
-                          "\"narenas\": %u, \"nthreads\": %u, \"pdirty\": %zu, \"pmuzzy\": %zu},\n"
+                          "\"narenas\": %u, \"nthreads\": %u, \"pdirty\": %zu, \"pmuzzy\": %zu, "
+                          "\"prof.samples\": %zu, \"prof.sampled_bytes\": %zu},\n"
                           "  \"bins\": ["
                         : "stats:\n  allocated %zu\n  active %zu\n  resident %zu\n  mapped %zu\n"
                           "  retained %zu\n  metadata %zu\n  dirty %zu\n  muzzy %zu\n"
                           "  frag_smallbins %zu\n  huge_allocated %zu\n  narenas %u\n  nthreads %u\n"
-                          "  pdirty %zu\n  pmuzzy %zu\n"
+                          "  pdirty %zu\n  pmuzzy %zu\n  prof.samples %zu\n  prof.sampled_bytes %zu\n"
                           "bins:     size  nregs    curregs  curslabs   nonfull      nmalloc      ndalloc\n",
                st.allocated, st.active, st.resident, st.mapped, st.retained, st.metadata, st.dirty,
-               st.muzzy, st.frag_smallbins, st.huge_allocated, st.narenas, st.nthreads, pd, pm);
+               st.muzzy, st.frag_smallbins, st.huge_allocated, st.narenas, st.nthreads, pd, pm,
+               st.prof_samples, st.prof_sampled_bytes);
     int first = 1;
     for (unsigned c = 0; c < SC_NSMALL; c++) {
         struct arena_bin_stats bs;

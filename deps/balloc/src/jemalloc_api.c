@@ -19,8 +19,10 @@
 #include <string.h>
 
 #include "jemalloc/jemalloc.h"
+#include "prof.h"
 
-#define BALLOC_EXPORT __attribute__((visibility("default")))
+/* In the allocator's section, as balloc.c's exports (prof.h). */
+#define BALLOC_EXPORT __attribute__((visibility("default"))) PROF_TEXT
 
 /* The parts of a flags word (jemalloc's layout). */
 #define JE_LG_ALIGN(flags) ((unsigned)(flags) & 0x3fu)

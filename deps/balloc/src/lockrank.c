@@ -22,6 +22,7 @@ static const char *const lockrank_names[LOCKRANK_COUNT] = {
     [LOCKRANK_BACKGROUND] = "background",
     [LOCKRANK_HUGE] = "huge cache",
     [LOCKRANK_BASE] = "base",
+    [LOCKRANK_PROF] = "heap profile",
 };
 
 static size_t lockrank_name(char *buf, size_t n, unsigned rank, unsigned index) {

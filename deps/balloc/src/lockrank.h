@@ -13,8 +13,10 @@
  *   5     huge cache                huge.c        the cache of freed huge ranges
  *   6     base                      base.c        metadata memory (allocated under
  *                                                 any of the above)
+ *   7     heap profile              prof.c        the samples and their stacks (taken
+ *                                                 with no other lock held)
  *
- * Nothing is taken under the huge cache lock or the base lock, and no path
+ * Nothing is taken under the huge cache, base or heap profile lock, and no path
  * but the fork handlers holds two arena locks. The fork handlers take every
  * lock in this order and release them in reverse (balloc.c). One acquisition
  * runs against it: background_start creates the thread under the background
@@ -48,7 +50,8 @@ enum lockrank {
     LOCKRANK_BACKGROUND = 4,
     LOCKRANK_HUGE = 5,
     LOCKRANK_BASE = 6,
-    LOCKRANK_COUNT = 7
+    LOCKRANK_PROF = 7,
+    LOCKRANK_COUNT = 8
 };
 
 /* The record of the calling thread: about to take the lock of this rank

@@ -8,6 +8,9 @@
 #include "arena.h"
 #include "background.h"
 #include "huge.h"
+#include "prof.h"
+#include "tcache.h"
+#include "util.h"
 
 /* ---- on-set hooks: a run-time change reaching the option's owners ------- */
 
@@ -23,6 +26,13 @@ static int opts_on_set_muzzy_decay(int64_t ms) {
     return 0;
 }
 
+/* Threads draw their next interval with the new mean. */
+static int opts_on_set_prof_sample(int64_t bytes) {
+    prof_set_sample_bytes((uint64_t)bytes);
+    tcache_prof_redraw(&tcache_tls);
+    return 0;
+}
+
 static int opts_on_set_background(int64_t on) {
     if (background_enable(on != 0)) {
         background_enable(false);  /* could not start: leave it as it was (off) */
@@ -34,6 +44,9 @@ static int opts_on_set_background(int64_t on) {
 /* ---- the table -------------------------------------------------------------- */
 
 static const char *const opt_policy_names[] = {"fullest", "lowest", NULL};
+
+#define OPT_PREFIX_MAX 200
+char opt_prof_prefix[OPT_PREFIX_MAX + 1] = "balloc";
 
 /* The one table of options. Decay times of -1 mean "never purge", 0 "purge
  * at once". BALLOC_NARENAS, a count, has no "one per CPU" 0. */
@@ -63,21 +76,53 @@ const struct opt_def opt_table[OPT_COUNT] = {
                          .names = opt_policy_names,
                          .meaning = "slab a bin refills from: fullest or lowest address",
                          .env = "BALLOC_SLAB_POLICY"},
+    [OPT_PROF] = {.name = "prof", .type = OPT_TYPE_BOOL, .def = 0, .min = 0, .max = 1,
+                  .meaning = "sample allocations for heap profiles from the start (prof.active "
+                             "switches it at run time)"},
+    [OPT_PROF_SAMPLE_BYTES] = {.name = "prof_sample_bytes", .type = OPT_TYPE_INT,
+                               .def = 512 * 1024, .min = 1, .max = (int64_t)1 << 40,
+                               .meaning = "mean bytes allocated between two heap-profile samples",
+                               .writable = true, .on_set = opts_on_set_prof_sample},
+    [OPT_PROF_PREFIX] = {.name = "prof_prefix", .type = OPT_TYPE_STRING, .def = 6, .min = 1,
+                         .max = OPT_PREFIX_MAX, .text = opt_prof_prefix,
+                         .meaning = "start of a heap profile's file name: "
+                                    "<prefix>.<pid>.<seq>.{m,f}.heap"},
+    [OPT_PROF_FINAL] = {.name = "prof_final", .type = OPT_TYPE_BOOL, .def = 0, .min = 0, .max = 1,
+                        .meaning = "write a heap profile at exit (<prefix>.<pid>.<seq>.f.heap)"},
 };
 
 int64_t opt_value[OPT_COUNT];
 
-/* One line on stderr: balloc: <source>: <problem> "<s>". */
-static void opts_warn(const char *source, const char *problem, const char *s, size_t n) {
-    char buf[200];
+/* One line on stderr: balloc: <source>: <problem> "<s>", and for a known
+ * option id (else -1) " (<name> stays <value>)": the value it keeps. */
+static void opts_warn(const char *source, const char *problem, const char *s, size_t n, int id) {
+    char buf[200 + OPT_PREFIX_MAX];
     size_t k = 0;
     const char *parts[] = {"balloc: ", source, ": ", problem, " \""};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         for (const char *c = parts[i]; *c && k < 70; c++)
             buf[k++] = *c;
-    for (size_t i = 0; i < n && k < sizeof(buf) - 3; i++)
+    for (size_t i = 0; i < n && k < 140; i++)
         buf[k++] = s[i];
     buf[k++] = '"';
+    if (id >= 0) {
+        const struct opt_def *d = &opt_table[id];
+        int64_t v = opt_value[id];
+        char num[24];
+        const char *shown = num;
+        if (d->type == OPT_TYPE_BOOL)
+            shown = v ? "true" : "false";
+        else if (d->type == OPT_TYPE_ENUM)
+            shown = d->names[v];
+        else if (d->type == OPT_TYPE_STRING)
+            shown = d->text;
+        else
+            num[util_msg_num(num, 0, (uintptr_t)(v < 0 ? -v : v), 10)] = '\0';
+        const char *parts2[] = {" (", d->name, " stays ", v < 0 && shown == num ? "-" : "", shown, ")"};
+        for (size_t i = 0; i < sizeof(parts2) / sizeof(parts2[0]); i++)
+            for (const char *c = parts2[i]; *c && k < sizeof(buf) - 2; c++)
+                buf[k++] = *c;
+    }
     buf[k++] = '\n';
     ssize_t w = write(2, buf, k);
     (void)w;
@@ -129,6 +174,13 @@ bool opts_parse_value(int id, const char *s, size_t n, int64_t *v) {
             if (opts_eq(s, n, d->names[i]))
                 x = i;
         break;
+    case OPT_TYPE_STRING:
+        x = (int64_t)n;
+        if (x < d->min || x > d->max || memchr(s, '\0', n))
+            return true;
+        memcpy(d->text, s, n);
+        d->text[n] = '\0';
+        break;
     }
     if (x < d->min || x > d->max)
         return true;
@@ -157,7 +209,7 @@ void opts_parse(const char *conf) {
         int id = colon ? opts_find(p, (size_t)(colon - p)) : -1;
         if (n > 0 && (id < 0 || opts_parse_value(id, colon + 1, n - (size_t)(colon - p) - 1,
                                                  &opt_value[id])))
-            opts_warn("BALLOC_CONF", "bad entry", p, n);
+            opts_warn("BALLOC_CONF", "bad entry", p, n, id);
         p += n;
         if (*p == ',')
             p++;
@@ -173,7 +225,7 @@ void opts_boot(void) {
         if (s == NULL || *s == '\0')
             continue;
         if (opts_parse_value(i, s, strlen(s), &v) || v < opt_table[i].env_min)
-            opts_warn(opt_table[i].env, "bad value", s, strlen(s));
+            opts_warn(opt_table[i].env, "bad value", s, strlen(s), i);
         else
             opt_value[i] = v;
     }

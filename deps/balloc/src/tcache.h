@@ -111,6 +111,8 @@ struct tcount {
 struct tcache {
     struct tbin bins[SC_NTCACHE];
     struct tcount *count;       /* counted bytes; set before the cache is active */
+    int64_t prof_left;          /* bytes until the next heap-profile sample (prof.h) */
+    unsigned prof_epoch;        /* prof_epoch when prof_left was drawn */
     struct arena *arena;        /* this thread's arena */
     int state;                  /* enum tcache_state */
     unsigned gc_ticks;
@@ -131,6 +133,14 @@ static inline struct tbin *tcache_bin(unsigned cls) {
     struct tbin *b = &tcache_tls.bins[cls];
     __asm__("" : "+r"(b));
     return b;
+}
+
+/* Profiling was switched or its interval changed (prof.h): this thread
+ * draws its next interval at its next allocation, not at its next slow
+ * path (other threads do at theirs). */
+static inline void tcache_prof_redraw(struct tcache *tc) {
+    tc->prof_epoch = 0;  /* prof_epoch starts at 1 */
+    tc->prof_left = 0;   /* sends the next allocation to the slow path */
 }
 
 /* The fast paths' counting: the cache is active, so tc->count is set. */

@@ -197,7 +197,7 @@ TEST(mallctl_names_and_codes) {
     CHECK_EQ(je_mallctl("thread.tcache.flush", NULL, NULL, NULL, 0), 0);
     CHECK_EQ(je_mallctl("no.such.name", NULL, NULL, NULL, 0), ENOENT);
     CHECK_EQ(je_mallctl("stats.arenas.4097.pmuzzy", &big, &l, NULL, 0), ENOENT);
-    CHECK_EQ(je_mallctl("prof.active", &big, &l, NULL, 0), ENOENT);
+    CHECK_EQ(je_mallctl("prof.gdump", &big, &l, NULL, 0), ENOENT);
     /* Writing a read-only name. */
     size_t w = 1;
     CHECK_EQ(je_mallctl("stats.allocated", NULL, NULL, &w, sizeof(w)), EPERM);
@@ -530,7 +530,7 @@ TEST(options) {
     CHECK_EQ(b, false);
     /* jemalloc options balloc does not have. */
     CHECK_EQ(je_mallctl("opt.junk", &b, &l, NULL, 0), ENOENT);
-    CHECK_EQ(je_mallctl("opt.prof", &b, &l, NULL, 0), ENOENT);
+    CHECK_EQ(je_mallctl("opt.prof_accum", &b, &l, NULL, 0), ENOENT);
 }
 
 /* Names jemalloc has and balloc cannot answer truthfully: ENOENT. */
@@ -538,7 +538,7 @@ TEST(names_balloc_lacks) {
     static const char *const names[] = {
         "stats.arenas.0.small.allocated", "stats.arenas.0.large.allocated", "stats.arenas.0.pactive",
         "stats.arenas.4096.resident", "stats.zero_reallocs", "stats.background_thread.num_threads",
-        "prof.active", "prof.dump", "arenas.lextent.0.size", "arenas.nlextents", "arenas.tcache_max",
+        "prof.gdump", "prof.reset", "arenas.lextent.0.size", "arenas.nlextents", "arenas.tcache_max",
         "arenas.create", "arena.0.reset", "arena.0.destroy", "arena.0.dirty_decay_ms",
         "thread.arena", "thread.allocated", "tcache.create", "config.debug",
         "experimental.hooks.install", "experimental.utilization", "max_background_threads",

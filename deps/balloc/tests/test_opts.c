@@ -151,12 +151,12 @@ TEST(conf_sets_values) {
 
 TEST(one_warning_per_bad_entry) {
     run_child("narenas:2,dirty_decay_ms:abc", NULL, NULL);
-    CHECK(strcmp(err, "balloc: BALLOC_CONF: bad entry \"dirty_decay_ms:abc\"\n") == 0);
+    CHECK(strcmp(err, "balloc: BALLOC_CONF: bad entry \"dirty_decay_ms:abc\" (dirty_decay_ms stays 10000)\n") == 0);
     CHECK(strcmp(out, "narenas=2 tcache=1 tcache_max=32768 dirty=10000 muzzy=0 bg=0 policy=0\n") == 0);
     run_child("xyz,narenas:999,,tcache:maybe,slab_policy:lowest", NULL, NULL);
     CHECK(strcmp(err, "balloc: BALLOC_CONF: bad entry \"xyz\"\n"
-                      "balloc: BALLOC_CONF: bad entry \"narenas:999\"\n"
-                      "balloc: BALLOC_CONF: bad entry \"tcache:maybe\"\n") == 0);
+                      "balloc: BALLOC_CONF: bad entry \"narenas:999\" (narenas stays 0)\n"
+                      "balloc: BALLOC_CONF: bad entry \"tcache:maybe\" (tcache stays true)\n") == 0);
     CHECK(strncmp(out, "narenas=", 8) == 0 && strstr(out, " tcache=1 ") && strstr(out, "policy=1\n"));
     if (harness_fail)
         printf("stderr was: %s", err);
@@ -180,13 +180,13 @@ TEST(bad_legacy_values_warn) {
     memcpy(defaults, out, sizeof(defaults));
     CHECK_EQ(strlen(err), 0);
     run_child(NULL, "BALLOC_NARENAS", "0");
-    CHECK(strcmp(err, "balloc: BALLOC_NARENAS: bad value \"0\"\n") == 0);
+    CHECK(strcmp(err, "balloc: BALLOC_NARENAS: bad value \"0\" (narenas stays 0)\n") == 0);
     CHECK(strcmp(out, defaults) == 0);
     run_child(NULL, "BALLOC_NARENAS", "257");
-    CHECK(strcmp(err, "balloc: BALLOC_NARENAS: bad value \"257\"\n") == 0);
+    CHECK(strcmp(err, "balloc: BALLOC_NARENAS: bad value \"257\" (narenas stays 0)\n") == 0);
     CHECK(strcmp(out, defaults) == 0);
     run_child(NULL, "BALLOC_SLAB_POLICY", "nope");
-    CHECK(strcmp(err, "balloc: BALLOC_SLAB_POLICY: bad value \"nope\"\n") == 0);
+    CHECK(strcmp(err, "balloc: BALLOC_SLAB_POLICY: bad value \"nope\" (slab_policy stays fullest)\n") == 0);
     CHECK(strcmp(out, defaults) == 0);
     run_child(NULL, "BALLOC_NARENAS", "");  /* empty: unset */
     CHECK_EQ(strlen(err), 0);

@@ -39,14 +39,21 @@ for s in arena_choose pages_map tcache_flush_all; do
     else notok "$s is not a local symbol of $lib"; fi
 done
 
+# What a shared library exports: its defined dynamic symbols that another
+# module can bind to (visibility default or protected; the linker lists the
+# bounds of the allocator's section there too, hidden).
+exported() {
+    readelf -W --dyn-syms "$1" | awk '$7 != "UND" && ($5 == "GLOBAL" || $5 == "WEAK") &&
+        ($6 == "DEFAULT" || $6 == "PROTECTED") { sub(/@.*/, "", $8); print $8 }'
+}
 if [ -n "$so" ]; then
-    d=$(nm -D --defined-only "$so" | awk 'NF == 3 { print $3 }')
+    d=$(exported "$so")
     s=$(stray "$d" '^(balloc_|je_)')
     if [ -n "$d" ] && [ -z "$s" ]; then ok "$so exports balloc_* and je_* only"
     else notok "$so exports:"; printf '  %s\n' $s; fi
 fi
 if [ -n "$preload" ]; then
-    d=$(nm -D --defined-only "$preload" | awk 'NF == 3 { print $3 }')
+    d=$(exported "$preload")
     libc='^(malloc|calloc|realloc|reallocarray|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size)$'
     s=$(stray "$d" "^balloc_|$libc")
     if [ -n "$d" ] && [ -z "$s" ] && printf '%s\n' "$d" | grep -qx malloc; then
