@@ -661,6 +661,103 @@ BALLOC_EXPORT size_t balloc_free_usable_no_tcache(void *p) {
     return usable;
 }
 
+/* ---- batch free ----------------------------------------------------------- */
+
+/* A batch is taken in windows of this many blocks: each window is sorted by
+ * address (so a chunk's, hence an arena's, blocks sit together, and a slab's
+ * blocks follow one another) and each arena's share of it goes back under
+ * one hold of that arena's lock. The window bounds a hold: another thread
+ * waiting for the lock (an arena's own thread refilling its cache) waits for
+ * at most this many frees, and the lock is taken about twice per thousand
+ * blocks of one arena. */
+#define BALLOC_BATCH_WINDOW 512
+
+/* Heapsort by address: in place, no allocation (this is a free path), and
+ * O(n log n) whatever the order the caller collected the blocks in. */
+static void balloc_batch_sift(void **v, size_t root, size_t n) {
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n)
+            return;
+        if (child + 1 < n && (uintptr_t)v[child + 1] > (uintptr_t)v[child])
+            child++;
+        if ((uintptr_t)v[root] >= (uintptr_t)v[child])
+            return;
+        void *t = v[root];
+        v[root] = v[child];
+        v[child] = t;
+        root = child;
+    }
+}
+
+static void balloc_batch_sort(void **v, size_t n) {
+    for (size_t i = n / 2; i-- > 0;)
+        balloc_batch_sift(v, i, n);
+    for (size_t end = n; end-- > 1;) {
+        void *t = v[0];
+        v[0] = v[end];
+        v[end] = t;
+        balloc_batch_sift(v, 0, end);
+    }
+}
+
+/* One window: every block is checked as balloc_free checks it (a pointer
+ * that is no live block's start, or a freed one, aborts naming it; a block
+ * twice in the window sorts next to itself and is a double free) and marked
+ * freed; huge blocks go back one by one, the others per arena, each arena's
+ * run of the sorted window under one lock. Returns the usable bytes freed. */
+static size_t balloc_free_window(void **v, size_t n) {
+    size_t bytes = 0, run = 0;  /* v[run, i) are marked blocks of arena cur */
+    struct arena *cur = NULL;
+    balloc_batch_sort(v, n);
+    for (size_t i = 0; i < n; i++) {
+        void *p = v[i];
+        if (p == NULL) {  /* sorted first */
+            run = i + 1;
+            continue;
+        }
+        if (i > 0 && p == v[i - 1])
+            util_fatal_ptr(balloc_op_freed[OP_FREE], p);
+        bytes += balloc_lookup_usable(p, OP_FREE);
+        if (chunk_kind_of((uintptr_t)p) != CHUNK_KIND_ARENA) {
+            if (i > run)
+                arena_free_batch(cur, (void *const *)v + run, (uint32_t)(i - run));
+            run = i + 1;
+            huge_free(huge_hdr_of(p));
+            continue;
+        }
+        (void)balloc_mark_freed(p);
+        struct arena *a = arena_of_ptr(p);
+        if (a != cur) {
+            if (i > run)
+                arena_free_batch(cur, (void *const *)v + run, (uint32_t)(i - run));
+            run = i;
+            cur = a;
+        }
+    }
+    if (n > run)
+        arena_free_batch(cur, (void *const *)v + run, (uint32_t)(n - run));
+    return bytes;
+}
+
+static size_t balloc_free_batch_all(void **ptrs, size_t n, bool counted) {
+    size_t total = 0;
+    for (size_t off = 0; off < n; off += BALLOC_BATCH_WINDOW) {
+        size_t w = n - off < BALLOC_BATCH_WINDOW ? n - off : BALLOC_BATCH_WINDOW;
+        size_t bytes = balloc_free_window(ptrs + off, w);
+        if (counted && bytes)
+            balloc_count_slow(0, bytes);
+        total += bytes;
+    }
+    return total;
+}
+
+BALLOC_EXPORT void balloc_free_batch(void **ptrs, size_t n) { (void)balloc_free_batch_all(ptrs, n, false); }
+
+BALLOC_EXPORT size_t balloc_free_batch_counted(void **ptrs, size_t n) {
+    return balloc_free_batch_all(ptrs, n, true);
+}
+
 /* ---- maintenance and stats ---------------------------------------------- */
 
 BALLOC_EXPORT void balloc_purge(void) {
