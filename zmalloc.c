@@ -435,6 +435,36 @@ void zfree_with_size(void *ptr, size_t size) {
 }
 #endif /* ZM_FUSED */
 
+/* ---- Batch free ------------------------------------------------------------ */
+
+#if defined(ZM_FUSED)
+void zfree_batch(void **ptrs, size_t n) {
+    if (n) (void)zb_free_batch_counted(ptrs, n);
+}
+#else
+/* Each block's count is taken off first, as zfree does, and the array
+ * rewritten to the backend's pointers (a prefix header's start). */
+void zfree_batch(void **ptrs, size_t n) {
+    size_t k = 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        void *ptr = ptrs[i];
+        if (ptr == NULL) continue;
+#ifdef HAVE_MALLOC_SIZE
+        total += (int64_t)zb_usable_size(ptr);
+        ptrs[k++] = ptr;
+#else
+        char *block = (char *)ptr - PREFIX_SIZE;
+        total += (int64_t)(*(size_t *)block + PREFIX_SIZE);
+        ptrs[k++] = block;
+#endif
+    }
+    if (k == 0) return;
+    zm_count(-total);
+    zb_free_batch(ptrs, k);
+}
+#endif
+
 /* ---- Realloc --------------------------------------------------------------- */
 
 /* Returns NULL either because size was 0 (the block is freed) or because the

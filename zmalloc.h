@@ -98,6 +98,13 @@ void zfree(void *ptr);
  * knows: skips the size look-up. Passing another size is undefined. */
 void zfree_with_size(void *ptr, size_t size);
 
+/* Free ptrs[0, n) (NULL entries are skipped), as n zfree calls would, for
+ * a thread that frees many blocks others allocated (a lazy-free destructor):
+ * over balloc the blocks go back sorted, each arena's share under one lock
+ * (balloc_free_batch), bypassing the caller's thread cache; elsewhere one
+ * free each. The array is scratch: its contents are changed. */
+void zfree_batch(void **ptrs, size_t n);
+
 /* The _usable forms also report the bytes the caller may use. */
 void *zmalloc_usable(size_t size, size_t *usable);
 void *zcalloc_usable(size_t size, size_t *usable);
