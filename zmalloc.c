@@ -1,8 +1,9 @@
 /* zmalloc.c -- accounting and policy over the backend chosen at build time:
  * the core a server vendors in place of its own zmalloc.c (counters, OOM
  * handler, the API, the allocator's and /proc's figures, and the per-block
- * calls active defrag makes). The defrag driver (zmalloc_defrag.c) and the
- * memory report (zmalloc_report.c) are built on its public API alone.
+ * calls active defrag makes). The defrag driver (zmalloc_defrag.c), the
+ * memory report (zmalloc_report.c) and lazy free (zmalloc_lazyfree.c) are
+ * built on its public API alone.
  *
  * zmalloc counts; the backend header (backends/NAME.h) allocates. The count
  * lives in per-thread slots, two cache lines each (struct zm_slot_line says

@@ -663,80 +663,99 @@ BALLOC_EXPORT size_t balloc_free_usable_no_tcache(void *p) {
 
 /* ---- batch free ----------------------------------------------------------- */
 
-/* A batch is taken in windows of this many blocks: each window is sorted by
- * address (so a chunk's, hence an arena's, blocks sit together, and a slab's
- * blocks follow one another) and each arena's share of it goes back under
- * one hold of that arena's lock. The window bounds a hold: another thread
- * waiting for the lock (an arena's own thread refilling its cache) waits for
- * at most this many frees, and the lock is taken about twice per thousand
- * blocks of one arena. */
+/* A batch is taken in windows of this many blocks. Each window's blocks are
+ * grouped by arena, and an arena's by size class (a counting sort: no
+ * comparison sort, no allocation on this free path). The caller's own
+ * arena gets its share under one hold of its lock; another arena's small
+ * blocks go to it as one lock-free batch per class (arena_free_remote), which
+ * its own thread's next refill of the class takes whole, so a thread freeing
+ * what another allocated never holds the other's lock (measured with
+ * bench/lazyfree.c: freeing under the owner's lock, even 512 blocks a hold,
+ * halved the owner's allocation rate while it ran). Other blocks (16..32
+ * KiB, or a remote batch that cannot be had) go under one hold of their
+ * arena's lock; blocks above 32 KiB one by one. */
 #define BALLOC_BATCH_WINDOW 512
 
-/* Heapsort by address: in place, no allocation (this is a free path), and
- * O(n log n) whatever the order the caller collected the blocks in. */
-static void balloc_batch_sift(void **v, size_t root, size_t n) {
-    for (;;) {
-        size_t child = 2 * root + 1;
-        if (child >= n)
-            return;
-        if (child + 1 < n && (uintptr_t)v[child + 1] > (uintptr_t)v[child])
-            child++;
-        if ((uintptr_t)v[root] >= (uintptr_t)v[child])
-            return;
-        void *t = v[root];
-        v[root] = v[child];
-        v[child] = t;
-        root = child;
-    }
+/* The size class of a block of an arena chunk. */
+static unsigned balloc_class_of(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    return chunk_of(a)->pmap[chunk_page_of(a)].cls;
 }
 
-static void balloc_batch_sort(void **v, size_t n) {
-    for (size_t i = n / 2; i-- > 0;)
-        balloc_batch_sift(v, i, n);
-    for (size_t end = n; end-- > 1;) {
-        void *t = v[0];
-        v[0] = v[end];
-        v[end] = t;
-        balloc_batch_sift(v, 0, end);
+/* Whether p is among v[0, n): only asked of a block that holds the free
+ * key, which a block this window has already marked does. */
+static bool balloc_batch_holds(void *const *v, size_t n, const void *p) {
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == p)
+            return true;
+    return false;
+}
+
+/* Blocks v[0, n) of arena a, all of cached classes: one lock for the
+ * caller's own arena, else one remote batch per small class. */
+static void balloc_batch_give(struct arena *a, void **v, size_t n, bool own) {
+    if (own) {
+        arena_free_batch(a, v, (uint32_t)n);
+        return;
+    }
+    uint32_t count[SC_NTCACHE + 1] = {0};
+    void *sorted[BALLOC_BATCH_WINDOW];
+    for (size_t i = 0; i < n; i++)
+        count[balloc_class_of(v[i]) + 1]++;
+    for (unsigned c = 1; c <= SC_NTCACHE; c++)
+        count[c] += count[c - 1];
+    for (size_t i = 0; i < n; i++)
+        sorted[count[balloc_class_of(v[i])]++] = v[i];
+    size_t start = 0;
+    for (unsigned c = 0; c < SC_NTCACHE; c++) {
+        uint32_t k = (uint32_t)(count[c] - start);
+        if (k == 0)
+            continue;
+        if (c >= SC_NSMALL || arena_free_remote(a, c, sorted + start, k))
+            arena_free_batch(a, sorted + start, k);
+        start = count[c];
     }
 }
 
 /* One window: every block is checked as balloc_free checks it (a pointer
- * that is no live block's start, or a freed one, aborts naming it; a block
- * twice in the window sorts next to itself and is a double free) and marked
- * freed; huge blocks go back one by one, the others per arena, each arena's
- * run of the sorted window under one lock. Returns the usable bytes freed. */
+ * that is no live block's start, or a freed one, aborts naming it; so does a
+ * block twice in the window) and marked freed, then given back per arena.
+ * Returns the usable bytes freed. */
 static size_t balloc_free_window(void **v, size_t n) {
-    size_t bytes = 0, run = 0;  /* v[run, i) are marked blocks of arena cur */
-    struct arena *cur = NULL;
-    balloc_batch_sort(v, n);
+    size_t bytes = 0, k = 0;  /* v[0, k): marked blocks of cached classes */
     for (size_t i = 0; i < n; i++) {
         void *p = v[i];
-        if (p == NULL) {  /* sorted first */
-            run = i + 1;
+        if (p == NULL)
             continue;
-        }
-        if (i > 0 && p == v[i - 1])
-            util_fatal_ptr(balloc_op_freed[OP_FREE], p);
         bytes += balloc_lookup_usable(p, OP_FREE);
         if (chunk_kind_of((uintptr_t)p) != CHUNK_KIND_ARENA) {
-            if (i > run)
-                arena_free_batch(cur, (void *const *)v + run, (uint32_t)(i - run));
-            run = i + 1;
             huge_free(huge_hdr_of(p));
             continue;
         }
-        (void)balloc_mark_freed(p);
-        struct arena *a = arena_of_ptr(p);
-        if (a != cur) {
-            if (i > run)
-                arena_free_batch(cur, (void *const *)v + run, (uint32_t)(i - run));
-            run = i;
-            cur = a;
+        if (BALLOC_UNLIKELY(check_key_present(p)) && balloc_batch_holds(v, k, p))
+            util_fatal_ptr(balloc_op_freed[OP_FREE], p);
+        if (balloc_mark_freed(p) >= SC_NTCACHE) {
+            arena_free(p);  /* no key: freed now, so a second copy meets a free run */
+            continue;
         }
+        v[k++] = p;
     }
-    if (n > run)
-        arena_free_batch(cur, (void *const *)v + run, (uint32_t)(n - run));
+    struct arena *own = tcache_tls.arena;
+    void *others[BALLOC_BATCH_WINDOW];
+    while (k) {
+        /* Split off the first block's arena. */
+        struct arena *a = arena_of_ptr(v[0]);
+        size_t m = 0, rest = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (arena_of_ptr(v[i]) == a)
+                v[m++] = v[i];
+            else
+                others[rest++] = v[i];
+        }
+        balloc_batch_give(a, v, m, a == own);
+        memcpy(v, others, rest * sizeof(void *));
+        k = rest;
+    }
     return bytes;
 }
 
