@@ -709,10 +709,17 @@ static void balloc_batch_give(struct arena *a, void **v, size_t n, bool own) {
     size_t start = 0;
     for (unsigned c = 0; c < SC_NTCACHE; c++) {
         uint32_t k = (uint32_t)(count[c] - start);
-        if (k == 0)
-            continue;
-        if (c >= SC_NSMALL || arena_free_remote(a, c, sorted + start, k))
-            arena_free_batch(a, sorted + start, k);
+        /* A refill takes a waiting batch whole only if it fits what it
+         * asks for, half a bin (the caps are the same in every thread):
+         * larger ones would pile up until drained under the lock. */
+        uint32_t most = tcache_tls.bins[c].cap / 2;
+        for (void **items = sorted + start; k;) {
+            uint32_t m = most && k > most ? most : k;
+            if (c >= SC_NSMALL || most == 0 || arena_free_remote(a, c, items, m))
+                arena_free_batch(a, items, m);
+            items += m;
+            k -= m;
+        }
         start = count[c];
     }
 }
@@ -761,6 +768,9 @@ static size_t balloc_free_window(void **v, size_t n) {
 
 static size_t balloc_free_batch_all(void **ptrs, size_t n, bool counted) {
     size_t total = 0;
+    struct tcache *tc = &tcache_tls;
+    if (n && tc->state == TCACHE_NONE)
+        tcache_init(tc);  /* its arena and its bins' caps size the batches */
     for (size_t off = 0; off < n; off += BALLOC_BATCH_WINDOW) {
         size_t w = n - off < BALLOC_BATCH_WINDOW ? n - off : BALLOC_BATCH_WINDOW;
         size_t bytes = balloc_free_window(ptrs + off, w);
