@@ -159,10 +159,10 @@ $(B)/test_faults: tests/test_faults.c $(HARNESS) $(B)/zmalloc.o $(BALLOC_LIB)
 check: $(B)/test_zmalloc $(B)/test_lazyfree $(B)/test_stress $(FAULT_TESTS)
 	@$(RUN_SUITES) $(B)/test_zmalloc $(B)/test_lazyfree $(B)/test_stress $(FAULT_TESTS)
 
-# The suite under Valgrind memcheck (any error or definite leak fails it).
+# The suites under Valgrind memcheck (any error or definite leak fails them).
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 check-valgrind: $(B)/test_zmalloc $(B)/test_lazyfree
-	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $(B)/test_zmalloc
-	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $(B)/test_lazyfree
+	@$(RUN_SUITES) '$(VALGRIND) $(B)/test_zmalloc' '$(VALGRIND) $(B)/test_lazyfree'
 
 # balloc's files include only their own layer and those below it, and
 # nothing outside deps/balloc reaches into its src/.
