@@ -100,9 +100,9 @@ void zfree_with_size(void *ptr, size_t size);
 
 /* Free ptrs[0, n) (NULL entries are skipped), as n zfree calls would, for
  * a thread that frees many blocks others allocated (a lazy-free destructor):
- * over balloc the blocks go back sorted, each arena's share under one lock
- * (balloc_free_batch), bypassing the caller's thread cache; elsewhere one
- * free each. The array is scratch: its contents are changed. */
+ * over balloc they bypass the caller's thread cache and go back grouped by
+ * arena and class, another thread's arena's as lock-free batches its owner
+ * takes whole (balloc_free_batch); elsewhere one free each. The array is scratch: its contents are changed. */
 void zfree_batch(void **ptrs, size_t n);
 
 /* The _usable forms also report the bytes the caller may use. */

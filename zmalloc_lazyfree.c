@@ -15,10 +15,13 @@
  * pending figures grow when an entry is queued, under the mutex, and shrink
  * after the entry is done, so they never go below what is still queued. A
  * worker takes up to ZL_TAKE consecutive blocks at a time and frees them
- * with one zfree_batch (over balloc: sorted, each arena's share under one
- * lock, so the thread that allocated them meets its arena lock a few times
- * per thousand blocks), or one job, which it runs. Entries are done in the
- * order they were queued (with one thread; with more, each takes the next).
+ * with one zfree_batch (over balloc: grouped by arena and class, another
+ * thread's arena's share pushed as lock-free batches its own refills take
+ * whole, so the thread that allocated them does not contend with the
+ * worker for its arena lock), or one job, which it runs. Entries are done
+ * in the order they were queued (with one thread; with more, each takes
+ * the next). Workers run under SCHED_BATCH where there is one, so waking
+ * one never preempts the thread that queued the work.
  *
  * What never waits: a full queue, or a call before zmalloc_lazyfree_start
  * or after zmalloc_lazyfree_stop, frees the block (runs the job) in the

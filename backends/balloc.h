@@ -43,7 +43,7 @@ static inline void *zb_realloc(void *p, size_t size) { return balloc_realloc(p, 
 static inline void zb_free(void *p) { balloc_free(p); }
 static inline void zb_free_sized(void *p, size_t size) { balloc_free_sized(p, size); }
 static inline size_t zb_usable_size(void *p) { return balloc_usable_size(p); }
-/* Many blocks (no NULLs) at once, each arena's share under one lock
+/* Many blocks (no NULLs) at once, grouped by arena and class
  * (balloc_free_batch). The array is scratch. */
 static inline void zb_free_batch(void **p, size_t n) { balloc_free_batch(p, n); }
 static inline size_t zb_good_size(size_t size) { return balloc_good_size(size); }
