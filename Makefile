@@ -1,4 +1,4 @@
-# zmalloc -- make [all|test|test-server|bench|bench-server|demo|vendor|balloc|deps|install|print-libs|print-backends|clean]
+# zmalloc -- make [all|test|test-server|bench|bench-lazyfree|bench-server|demo|vendor|balloc|deps|install|print-libs|print-backends|clean]
 #   MALLOC=bundled (default), or another of `make print-backends`
 #   SANITIZER=address|undefined|memory|thread  (address = ASan + UBSan)
 #   ZMALLOC_PREFIX=yes   prefix-header accounting (for testing that mode)
@@ -69,7 +69,7 @@ LIBS := $(LIBS_$(MALLOC)) -lpthread
 
 LIB := $(B)/libzmalloc.a
 
-.PHONY: check-layers vendor test-server bench-server fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure balloc-nokey deps install print-libs print-cflags print-backends check-config clean
+.PHONY: bench-lazyfree check-layers vendor test-server bench-server fuzz fuzz-short check-valgrind all lib test check check-backend bench bench-overhead demo balloc balloc-test balloc-test-asan balloc-test-secure balloc-secure balloc-nokey deps install print-libs print-cflags print-backends check-config clean
 all: lib
 lib: $(LIB)
 
@@ -96,7 +96,7 @@ $(BALLOC_LIB): FORCE
 endif
 
 # The core (what a server vendors), then the parts built on its API.
-ZMALLOC_OBJS := $(B)/zmalloc.o $(B)/zmalloc_defrag.o $(B)/zmalloc_report.o
+ZMALLOC_OBJS := $(B)/zmalloc.o $(B)/zmalloc_defrag.o $(B)/zmalloc_report.o $(B)/zmalloc_lazyfree.o
 $(LIB): $(ZMALLOC_OBJS) $(BALLOC_LIB)
 	rm -f $@
 	{ echo 'CREATE $@'; printf 'ADDMOD %s\n' $(ZMALLOC_OBJS); \
@@ -139,6 +139,9 @@ RUN_SUITES := bash deps/balloc/tests/run.sh
 $(B)/test_zmalloc: tests/test_zmalloc.c tests/server_names.c $(HARNESS) $(LIB)
 	$(CC) $(TEST_CFLAGS) $< tests/server_names.c $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
+$(B)/test_lazyfree: tests/test_lazyfree.c $(HARNESS) $(LIB)
+	$(CC) $(TEST_CFLAGS) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+
 $(B)/test_stress: tests/test_stress.c $(HARNESS) $(LIB)
 	$(CC) $(TEST_CFLAGS) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
@@ -153,12 +156,13 @@ $(B)/test_faults: tests/test_faults.c $(HARNESS) $(B)/zmalloc.o $(BALLOC_LIB)
 	$(CC) $(TEST_CFLAGS) $< $(B)/zmalloc.o $(BALLOC_INTERNAL_LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
 
 # One configuration's suites.
-check: $(B)/test_zmalloc $(B)/test_stress $(FAULT_TESTS)
-	@$(RUN_SUITES) $(B)/test_zmalloc $(B)/test_stress $(FAULT_TESTS)
+check: $(B)/test_zmalloc $(B)/test_lazyfree $(B)/test_stress $(FAULT_TESTS)
+	@$(RUN_SUITES) $(B)/test_zmalloc $(B)/test_lazyfree $(B)/test_stress $(FAULT_TESTS)
 
-# The suite under Valgrind memcheck (any error or definite leak fails it).
-check-valgrind: $(B)/test_zmalloc
-	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $(B)/test_zmalloc
+# The suites under Valgrind memcheck (any error or definite leak fails them).
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+check-valgrind: $(B)/test_zmalloc $(B)/test_lazyfree
+	@$(RUN_SUITES) '$(VALGRIND) $(B)/test_zmalloc' '$(VALGRIND) $(B)/test_lazyfree'
 
 # balloc's files include only their own layer and those below it, and
 # nothing outside deps/balloc reaches into its src/.
@@ -195,6 +199,13 @@ $(B)/bench_overhead: bench/overhead.c $(LIB)
 
 $(B)/bench_defrag: bench/defrag.c $(LIB)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+
+$(B)/bench_lazyfree: bench/lazyfree.c $(LIB)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -o $@
+
+# The lazy-free table on balloc, jemalloc and glibc (bench/results/lazyfree.txt).
+bench-lazyfree:
+	@bash bench/run.sh lazyfree
 
 bench-overhead: check-backend $(B)/bench_overhead
 	$(B)/bench_overhead $(BENCH_ARGS)

@@ -1,8 +1,9 @@
 /* zmalloc.c -- accounting and policy over the backend chosen at build time:
  * the core a server vendors in place of its own zmalloc.c (counters, OOM
  * handler, the API, the allocator's and /proc's figures, and the per-block
- * calls active defrag makes). The defrag driver (zmalloc_defrag.c) and the
- * memory report (zmalloc_report.c) are built on its public API alone.
+ * calls active defrag makes). The defrag driver (zmalloc_defrag.c), the
+ * memory report (zmalloc_report.c) and lazy free (zmalloc_lazyfree.c) are
+ * built on its public API alone.
  *
  * zmalloc counts; the backend header (backends/NAME.h) allocates. The count
  * lives in per-thread slots, two cache lines each (struct zm_slot_line says
@@ -434,6 +435,36 @@ void zfree_with_size(void *ptr, size_t size) {
 #endif
 }
 #endif /* ZM_FUSED */
+
+/* ---- Batch free ------------------------------------------------------------ */
+
+#if defined(ZM_FUSED)
+void zfree_batch(void **ptrs, size_t n) {
+    if (n) (void)zb_free_batch_counted(ptrs, n);
+}
+#else
+/* Each block's count is taken off first, as zfree does, and the array
+ * rewritten to the backend's pointers (a prefix header's start). */
+void zfree_batch(void **ptrs, size_t n) {
+    size_t k = 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        void *ptr = ptrs[i];
+        if (ptr == NULL) continue;
+#ifdef HAVE_MALLOC_SIZE
+        total += (int64_t)zb_usable_size(ptr);
+        ptrs[k++] = ptr;
+#else
+        char *block = (char *)ptr - PREFIX_SIZE;
+        total += (int64_t)(*(size_t *)block + PREFIX_SIZE);
+        ptrs[k++] = block;
+#endif
+    }
+    if (k == 0) return;
+    zm_count(-total);
+    zb_free_batch(ptrs, k);
+}
+#endif
 
 /* ---- Realloc --------------------------------------------------------------- */
 

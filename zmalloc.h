@@ -98,6 +98,13 @@ void zfree(void *ptr);
  * knows: skips the size look-up. Passing another size is undefined. */
 void zfree_with_size(void *ptr, size_t size);
 
+/* Free ptrs[0, n) (NULL entries are skipped), as n zfree calls would, for
+ * a thread that frees many blocks others allocated (a lazy-free destructor):
+ * over balloc they bypass the caller's thread cache and go back grouped by
+ * arena and class, another thread's arena's as lock-free batches its owner
+ * takes whole (balloc_free_batch); elsewhere one free each. The array is scratch: its contents are changed. */
+void zfree_batch(void **ptrs, size_t n);
+
 /* The _usable forms also report the bytes the caller may use. */
 void *zmalloc_usable(size_t size, size_t *usable);
 void *zcalloc_usable(size_t size, size_t *usable);
@@ -229,9 +236,69 @@ void *zrealloc_with_flags(void *ptr, size_t size, int flags);
 void zfree_with_flags(void *ptr, int flags);
 #endif
 
+/* Lazy free, in zmalloc_lazyfree.c (optional when vendoring): background
+ * threads free blocks and run destructors for the program, and what is
+ * still queued is counted apart.
+ *
+ * zmalloc_lazyfree_start starts the threads (cfg NULL: the defaults below);
+ * returns 0, or -1 with errno EINVAL (a field out of range), EBUSY (already
+ * started), ENOMEM (no memory for the queue), ENOTSUP (cpu given where
+ * thread affinity is not available) or pthread_create's error (a cpu the
+ * process may not run on is EINVAL): then nothing is started.
+ * zmalloc_lazyfree_stop stops taking work, runs everything still queued,
+ * and joins the threads (a no-op when not started, and from a job). Call
+ * start and stop from one thread at a time; the rest from any thread.
+ *
+ * zfree_lazy(p): counts zmalloc_size(p) as pending at once and frees p on a
+ * background thread. zmalloc_lazyfree_job(fn, arg, bytes_hint,
+ * objects_hint): runs fn(arg) on a background thread (a server's destructor
+ * of a dict, a list, ...) with bytes_hint and objects_hint counted as
+ * pending until it returns. Entries are done in the order queued. Without
+ * zmalloc_lazyfree_start, after stop, when the queue is full, or when
+ * called from a job, the block is freed (the job run) at once by the
+ * caller, and is never pending or lazyfreed: so code may call them
+ * unconditionally. zfree_lazy(NULL) and a NULL fn are no-ops. Freeing a
+ * block twice is caught as a double free (over balloc: "double free of
+ * 0x..."). A fork child has no thread and an empty queue; what the parent
+ * had queued stays allocated (and counted in used memory) in the child and
+ * is never freed or run there (zmalloc_lazyfree.c says why).
+ *
+ * Figures: zmalloc_lazyfree_pending_bytes() and _pending_objects() are what
+ * is queued or being freed (a zfree_lazy block: its zmalloc_size() and 1; a
+ * job: its hints); both are 0 when nothing is queued. zmalloc_lazyfreed_
+ * objects() counts what the threads have finished since the start of the
+ * process (blocks, and jobs' objects_hint), as Redis's INFO field.
+ * zmalloc_used_memory_not_pending() is zmalloc_used_memory() less the
+ * pending bytes (0 if that is negative, as hints may overstate): what a
+ * server's maxmemory check compares with its limit, so memory already on
+ * its way out neither causes evictions nor OOM errors.
+ *
+ * zmalloc_lazyfree_wait(timeout_us): returns 0 once the queue is empty and
+ * no thread is busy (at once when not started), or -1 with errno ETIMEDOUT
+ * if that has not happened within timeout_us microseconds (0: just look;
+ * negative: no limit), EDEADLK from a job. */
+struct zmalloc_lazyfree_config {
+    unsigned threads; /* background threads, 1..ZMALLOC_LAZYFREE_MAX_THREADS (0: 1) */
+    size_t queue_max; /* entries the queue holds (0: the default); beyond, callers free */
+    int cpu;          /* the CPU the threads run on; -1: any */
+};
+#define ZMALLOC_LAZYFREE_MAX_THREADS 16
+#define ZMALLOC_LAZYFREE_QUEUE_DEFAULT ((size_t)65536)
+#define ZMALLOC_LAZYFREE_CONFIG_DEFAULT {1, ZMALLOC_LAZYFREE_QUEUE_DEFAULT, -1}
+int zmalloc_lazyfree_start(const struct zmalloc_lazyfree_config *cfg);
+void zmalloc_lazyfree_stop(void);
+void zfree_lazy(void *p);
+void zmalloc_lazyfree_job(void (*fn)(void *arg), void *arg, size_t bytes_hint,
+                          size_t objects_hint);
+size_t zmalloc_lazyfree_pending_bytes(void);
+size_t zmalloc_lazyfree_pending_objects(void);
+size_t zmalloc_lazyfreed_objects(void);
+size_t zmalloc_used_memory_not_pending(void);
+int zmalloc_lazyfree_wait(long long timeout_us);
+
 /* The figures of a server's INFO memory section, from one call. In
  * zmalloc_report.c (optional when vendoring). */
-#define ZMALLOC_REPORT_VERSION 1
+#define ZMALLOC_REPORT_VERSION 2
 struct zmalloc_report {
     unsigned version;           /* ZMALLOC_REPORT_VERSION */
     const char *allocator;      /* ZMALLOC_LIB */
@@ -255,6 +322,10 @@ struct zmalloc_report {
     double rss_overhead_ratio; /* rss / allocator resident */
     long long rss_overhead_bytes;
     char verdict[256]; /* one line, like MEMORY DOCTOR's */
+    /* Version 2: lazy free (zmalloc_lazyfree_* above). */
+    size_t lazyfree_pending_bytes;
+    size_t lazyfree_pending_objects;
+    size_t lazyfreed_objects;
 };
 void zmalloc_get_memory_report(struct zmalloc_report *report);
 /* Writes the report as INFO-style "name:value" lines; returns the length it

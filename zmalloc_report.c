@@ -2,7 +2,8 @@
  * memory section from one call, the ratios between them, and a one-line
  * verdict on what to do about them.
  *
- * Built only on the public API (zmalloc.h). Optional when vendoring: a
+ * Built only on the public API (zmalloc.h), lazy free's figures included
+ * (zmalloc_lazyfree.c). Optional when vendoring: a
  * server with its own INFO code (Redis, Valkey) needs none of this file. */
 #include <stdio.h>
 #include <string.h>
@@ -79,6 +80,9 @@ void zmalloc_get_memory_report(struct zmalloc_report *r) {
         r->rss_overhead_ratio = zm_ratio(r->rss, resident);
         r->rss_overhead_bytes = zm_diff(r->rss, resident);
     }
+    r->lazyfree_pending_bytes = zmalloc_lazyfree_pending_bytes();
+    r->lazyfree_pending_objects = zmalloc_lazyfree_pending_objects();
+    r->lazyfreed_objects = zmalloc_lazyfreed_objects();
     zm_verdict(r);
 }
 
@@ -103,12 +107,17 @@ size_t zmalloc_format_report(const struct zmalloc_report *r, char *buf, size_t l
                      "rss_overhead_bytes:%lld\r\n"
                      "mem_fragmentation_ratio:%.2f\r\n"
                      "mem_fragmentation_bytes:%lld\r\n"
+                     "lazyfree_pending_bytes:%zu\r\n"
+                     "lazyfree_pending_objects:%zu\r\n"
+                     "lazyfreed_objects:%zu\r\n"
                      "memory_verdict:%s\r\n",
                      r->allocator, r->used, r->peak, r->rss, r->allocator_info,
                      r->allocator_allocated, r->allocator_active, r->allocator_resident,
                      r->allocator_retained, r->allocator_muzzy, r->allocator_frag_smallbins,
                      r->allocator_frag_ratio, r->allocator_frag_bytes, r->allocator_rss_ratio,
                      r->allocator_rss_bytes, r->rss_overhead_ratio, r->rss_overhead_bytes,
-                     r->mem_fragmentation_ratio, r->mem_fragmentation_bytes, r->verdict);
+                     r->mem_fragmentation_ratio, r->mem_fragmentation_bytes,
+                     r->lazyfree_pending_bytes, r->lazyfree_pending_objects, r->lazyfreed_objects,
+                     r->verdict);
     return n < 0 ? 0 : (size_t)n;
 }

@@ -43,6 +43,9 @@ static inline void *zb_realloc(void *p, size_t size) { return balloc_realloc(p, 
 static inline void zb_free(void *p) { balloc_free(p); }
 static inline void zb_free_sized(void *p, size_t size) { balloc_free_sized(p, size); }
 static inline size_t zb_usable_size(void *p) { return balloc_usable_size(p); }
+/* Many blocks (no NULLs) at once, grouped by arena and class
+ * (balloc_free_batch). The array is scratch. */
+static inline void zb_free_batch(void **p, size_t n) { balloc_free_batch(p, n); }
 static inline size_t zb_good_size(size_t size) { return balloc_good_size(size); }
 static inline void *zb_malloc_usable(size_t size, size_t *usable) {
     return balloc_malloc_usable(size, usable);
@@ -67,6 +70,9 @@ static inline void *zb_calloc_counted(size_t size, size_t *usable) {
 static inline size_t zb_free_counted(void *p) { return balloc_free_counted(p); }
 static inline void zb_free_sized_counted(void *p, size_t size) {
     balloc_free_sized_counted(p, size);
+}
+static inline size_t zb_free_batch_counted(void **p, size_t n) {
+    return balloc_free_batch_counted(p, n);
 }
 static inline void zb_count(int64_t delta) {
     balloc_counted_add(delta > 0 ? (size_t)delta : 0, delta < 0 ? (size_t)-delta : 0);

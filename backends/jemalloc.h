@@ -42,6 +42,11 @@ static inline void zb_free_sized(void *p, size_t size) {
     je_free(p);
 }
 static inline size_t zb_usable_size(void *p) { return je_malloc_usable_size(p); }
+/* Many blocks (no NULLs) at once: one free each, as the allocator has no
+ * batch call. The array is scratch. */
+static inline void zb_free_batch(void **p, size_t n) {
+    for (size_t i = 0; i < n; i++) zb_free(p[i]);
+}
 static inline size_t zb_good_size(size_t size) { return je_nallocx(size ? size : 1, 0); }
 static inline void *zb_malloc_usable(size_t size, size_t *usable) {
     void *p = je_malloc(size);

@@ -31,6 +31,11 @@ static inline void *zb_realloc(void *p, size_t size) { return realloc(p, size); 
 static inline void zb_free(void *p) { free(p); }
 static inline void zb_free_sized(void *p, size_t size) { (void)size; free(p); }
 static inline size_t zb_good_size(size_t size) { (void)size; return 0; }
+/* Many blocks (no NULLs) at once: one free each, as the allocator has no
+ * batch call. The array is scratch. */
+static inline void zb_free_batch(void **p, size_t n) {
+    for (size_t i = 0; i < n; i++) zb_free(p[i]);
+}
 
 #ifdef ZB_USABLE_SIZE
 static inline size_t zb_usable_size(void *p) { return malloc_usable_size(p); }

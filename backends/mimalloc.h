@@ -35,6 +35,11 @@ static inline void *zb_calloc(size_t size) { return mi_zalloc(size); }
 static inline void *zb_realloc(void *p, size_t size) { return mi_realloc(p, size); }
 static inline void zb_free(void *p) { mi_free(p); }
 static inline void zb_free_sized(void *p, size_t size) { (void)size; mi_free(p); }
+/* Many blocks (no NULLs) at once: one free each, as the allocator has no
+ * batch call. The array is scratch. */
+static inline void zb_free_batch(void **p, size_t n) {
+    for (size_t i = 0; i < n; i++) zb_free(p[i]);
+}
 static inline size_t zb_usable_size(void *p) { return mi_usable_size(p); }
 static inline size_t zb_good_size(size_t size) { return mi_good_size(size); }
 static inline void *zb_malloc_usable(size_t size, size_t *usable) {

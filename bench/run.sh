@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: the accounting overhead on every installed backend, then
+# `make bench`: the accounting overhead on every installed backend, the
+# fragmentation and defrag table, lazy free (`bench/run.sh lazyfree` alone), then
 # balloc's cross-allocator suite (deps/balloc/bench/run.sh). Tables go to the
 # screen and to bench/results/. BENCH_SCALE (default 0.3) scales the work; BENCH_REPS
 # (default 11) sets the best-of count: on a shared 2-core machine the
@@ -11,6 +12,34 @@ MAKE=${MAKE:-make}
 scale=${BENCH_SCALE:-0.3}
 reps=${BENCH_REPS:-11}
 mkdir -p bench/results
+
+# Lazy free on balloc, jemalloc and glibc: the main thread's pause and its
+# allocation rate while the background thread frees (`make bench-lazyfree`
+# runs this part alone).
+lazyfree() {
+    local lout=bench/results/lazyfree.txt m
+    {
+        echo "# lazy free (bench/lazyfree.c): $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
+        echo "# pause_us: the main thread's drop (sync: the zfree loop; lazy: queueing the job)"
+        echo "# bg_ms: the background thread's free; during_M/s: the main thread's allocations,"
+        echo "# millions per second, while it runs; quiet_M/s: the same on a quiet heap;"
+        echo "# ratio: during/quiet; stall_us: the slowest 256 allocations during it"
+    } >"$lout"
+    for m in bundled jemalloc libc; do
+        if ! $MAKE -s --no-print-directory check-backend MALLOC=$m >/dev/null 2>&1; then
+            echo "SKIPPED MALLOC=$m" | tee -a "$lout"
+            continue
+        fi
+        $MAKE -s --no-print-directory -j2 MALLOC=$m "build/$m/bench_lazyfree" >/dev/null || exit 1
+        "build/$m/bench_lazyfree" "${BENCH_REPS_LAZYFREE:-3}" | tee -a "$lout"
+    done
+    echo "written: $lout"
+}
+if [ "${1:-}" = lazyfree ]; then
+    lazyfree
+    exit 0
+fi
+
 out=bench/results/overhead.txt
 {
     echo "# zmalloc overhead over each backend, ns per allocate+free pair"
@@ -49,6 +78,7 @@ for m in $backends; do
     "build/$m/bench_defrag" | tee -a "$dout"
 done
 echo "written: $dout"
+lazyfree
 if [ "${BENCH_ALLOC:-1}" = 1 ]; then
     RESULTS=$PWD/bench/results bash deps/balloc/bench/run.sh
 fi

@@ -2,10 +2,12 @@
 # the bundled backend only: it injects faults into balloc and links balloc's
 # objects with their internal symbols). They use balloc's harness.
 set(ZMALLOC_HARNESS_DIR ${PROJECT_SOURCE_DIR}/deps/balloc/tests)
-set(ZMALLOC_TESTS test_zmalloc test_stress)
+set(ZMALLOC_TESTS test_zmalloc test_lazyfree test_stress)
 add_executable(test_zmalloc tests/test_zmalloc.c tests/server_names.c)
+add_executable(test_lazyfree tests/test_lazyfree.c)
 add_executable(test_stress tests/test_stress.c)
 target_link_libraries(test_zmalloc PRIVATE zmalloc)
+target_link_libraries(test_lazyfree PRIVATE zmalloc)
 target_link_libraries(test_stress PRIVATE zmalloc)
 if(ZMALLOC_MALLOC STREQUAL "bundled")
   list(APPEND ZMALLOC_TESTS test_faults)

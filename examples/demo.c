@@ -11,14 +11,18 @@
  *      nothing: only where the backend has it (HAVE_DEFRAG); elsewhere the
  *      phases below are numbered one down
  *   5. zmalloc_purge(): hand free pages back to the OS
- *   6. free everything: the counter must be back where it started
+ *   6. free everything: the counter must be back where it started; with
+ *      --lazy-free the main thread hands the whole key space to lazy free's
+ *      background thread (zmalloc_lazyfree_job) instead, and the phase shows
+ *      the main thread's pause, the pending figures while the thread frees,
+ *      and the thread's time
  *
  * After each phase it prints the figures a server's INFO memory section
  * shows, from one zmalloc_get_memory_report() call.
  *
  * Build from the repository root with `make demo`, or by hand:
  *   cc -std=c11 -O2 -I. examples/demo.c zmalloc.c zmalloc_defrag.c
- *      zmalloc_report.c -lpthread -o demo
+ *      zmalloc_report.c zmalloc_lazyfree.c -lpthread -o demo
  * (add -DUSE_JEMALLOC ... -ljemalloc and so on for another backend; compile
  * all the files with the same flags). Run `./demo --help` for the options. */
 #define _POSIX_C_SOURCE 200809L
@@ -443,7 +447,7 @@ static const char *prog = "demo";
 
 static void usage(FILE *f) {
     fprintf(f,
-            "Usage: %s [--keys N | --scale F] [--seed S]\n"
+            "Usage: %s [--keys N | --scale F] [--seed S] [--lazy-free]\n"
             "\n"
             "Runs a Redis-like key-value workload on zmalloc and prints the memory\n"
             "report after each phase:\n"
@@ -455,12 +459,15 @@ static void usage(FILE *f) {
             "  4. active defrag until a pass moves nothing\n"
 #endif
             "  %d. zmalloc_purge()\n"
-            "  %d. free everything; used memory must be back at its start value\n"
+            "  %d. free everything (the main thread's pause shown); used memory must\n"
+            "     be back at its start value\n"
             "\n"
             "Options:\n"
             "  --keys N    number of keys in phase 1 (default %llu)\n"
             "  --scale F   multiply the default key count by F, e.g. 0.1 or 4\n"
             "  --seed S    seed of the random choices (default %llu)\n"
+            "  --lazy-free free everything on lazy free's background thread\n"
+            "              (zmalloc_lazyfree_job) and show the main thread's pause\n"
             "  --help      show this text\n"
             "\n"
             "Exit status: 0 when the counter is back at its start value, 1 when it\n"
@@ -519,6 +526,7 @@ typedef struct {
     unsigned long long nkeys, seed;
     double scale;
     int have_scale;
+    int lazy_free; /* --lazy-free: the last phase frees on lazy free's thread */
 } options;
 
 /* Exits with the usage text for --help, and with status 2 for a bad
@@ -530,6 +538,7 @@ static void options_parse(options *o, int argc, char **argv) {
     o->seed = DEFAULT_SEED;
     o->scale = 1.0;
     o->have_scale = 0;
+    o->lazy_free = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -544,6 +553,8 @@ static void options_parse(options *o, int argc, char **argv) {
                 bad_usage("--scale wants a number above 0 (like 0.5 or 2), not '%s'", v);
             scale_arg = v;
             o->have_scale = 1;
+        } else if (strcmp(argv[i], "--lazy-free") == 0) {
+            o->lazy_free = 1;
         } else if ((v = option_value("--seed", argc, argv, &i)) != NULL) {
             if (parse_u64(v, &o->seed)) bad_usage("--seed wants a whole number >= 0, not '%s'", v);
         } else {
@@ -710,11 +721,7 @@ static void phase_purge(keyspace *ks) {
 }
 
 /* Last phase: free every entry, then the bucket array. */
-static void phase_free_all(keyspace *ks) {
-    progress p;
-    char label[64];
-    snprintf(label, sizeof(label), "phase %d: free %zu keys", PHASE_PURGE + 1, ks->count);
-    progress_begin(&p, label);
+static void ks_free_all(keyspace *ks, progress *p) {
     for (size_t i = 0; i < ks->size; i++) {
         entry *e = ks->buckets[i];
         while (e) {
@@ -724,12 +731,52 @@ static void phase_free_all(keyspace *ks) {
             e = next;
         }
         ks->buckets[i] = NULL;
-        progress_step(&p, i + 1, ks->size);
+        if (p) progress_step(p, i + 1, ks->size);
     }
     demo_free(ks->buckets, ks->size * sizeof(entry *));
     ks->buckets = NULL;
     ks->size = 0;
-    print_report(PHASE_PURGE + 1, "free everything", progress_end(&p), ks);
+}
+
+/* The server's destructor, run by lazy free's thread. */
+static double lazy_end;
+static void ks_free_job(void *arg) {
+    ks_free_all(arg, NULL);
+    lazy_end = now_seconds();
+}
+
+static void phase_free_all(keyspace *ks, int lazy) {
+    progress p;
+    char label[64], a[32], b[32];
+    snprintf(label, sizeof(label), "phase %d: free %zu keys%s", PHASE_PURGE + 1, ks->count,
+             lazy ? " (lazy free)" : "");
+    if (!lazy) {
+        progress_begin(&p, label);
+        ks_free_all(ks, &p);
+        double secs = progress_end(&p);
+        printf("  main thread paused %s (the whole free)\n", duration(a, sizeof(a), secs));
+        print_report(PHASE_PURGE + 1, "free everything", secs, ks);
+        return;
+    }
+    if (zmalloc_lazyfree_start(NULL) != 0) {
+        fprintf(stderr, "%s: zmalloc_lazyfree_start: %s\n", prog, strerror(errno));
+        exit(1);
+    }
+    printf("  %s\n", label);
+    size_t blocks = tally.blocks, bytes = tally.counted;
+    double start = now_seconds();
+    zmalloc_lazyfree_job(ks_free_job, ks, bytes, blocks);
+    double paused = now_seconds() - start;
+    size_t pending = zmalloc_lazyfree_pending_bytes(), objects = zmalloc_lazyfree_pending_objects();
+    size_t not_pending = zmalloc_used_memory_not_pending();
+    printf("  main thread paused %s (queueing the job)\n", duration(a, sizeof(a), paused));
+    printf("  just after: pending %s in %zu objects; used memory not pending %s\n",
+           human(a, sizeof(a), pending), objects, human(b, sizeof(b), not_pending));
+    zmalloc_lazyfree_wait(-1);
+    printf("  the background thread freed them in %s; pending now %zu bytes\n",
+           duration(a, sizeof(a), lazy_end - start), zmalloc_lazyfree_pending_bytes());
+    zmalloc_lazyfree_stop();
+    print_report(PHASE_PURGE + 1, "free everything, lazily", lazy_end - start, ks);
 }
 
 /* Returns 1 when every stored value came back intact, the program holds
@@ -785,6 +832,6 @@ int main(int argc, char **argv) {
     phase_defrag(&ks);
 #endif
     phase_purge(&ks);
-    phase_free_all(&ks);
+    phase_free_all(&ks, o.lazy_free);
     return check_end() ? 0 : 1;
 }

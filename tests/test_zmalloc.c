@@ -312,6 +312,39 @@ static void test_alignment(void) {
     CHECK_EQ(misaligned, 0);
 }
 
+/* A batch of every size, with NULLs, in a scrambled order, half of it
+ * allocated by another thread: the counter drops by exactly the blocks'
+ * zmalloc_size(). */
+#define BATCH_ROUNDS 8
+static void *batch[2 * NSIZES * BATCH_ROUNDS];
+static void *batch_fill(void *arg) {
+    for (size_t i = (size_t)arg; i < 2 * NSIZES * BATCH_ROUNDS; i += 2)
+        batch[i] = i % 37 == 5 ? NULL : zmalloc(sizes[(i / 2) % (NSIZES - 1)] / (1 + i % 3));
+    return NULL;
+}
+
+static void test_free_batch(void) {
+    size_t base = zmalloc_used_memory(), held = 0, n = 2 * NSIZES * BATCH_ROUNDS;
+    pthread_t t;
+    pthread_create(&t, NULL, batch_fill, (void *)1);
+    pthread_join(t, NULL);
+    batch_fill((void *)0);
+    for (size_t i = 0; i < n; i++) held += batch[i] ? zmalloc_size(batch[i]) : 0;
+    CHECK_EQ(zmalloc_used_memory(), base + held);
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (i * 2654435761u) % (i + 1);
+        void *x = batch[i];
+        batch[i] = batch[j];
+        batch[j] = x;
+    }
+    zfree_batch(batch, n);
+    CHECK_EQ(zmalloc_used_memory(), base);
+    zfree_batch(batch, 0);
+    void *nulls[3] = {NULL, NULL, NULL};
+    zfree_batch(nulls, 3);
+    CHECK_EQ(zmalloc_used_memory(), base);
+}
+
 /* ---- threads ---- */
 
 #define NTHREADS 64
@@ -809,6 +842,7 @@ int main(void) {
     RUN(test_default_oom_handler_aborts);
     RUN(test_strdup);
     RUN(test_alignment);
+    RUN(test_free_batch);
     RUN(test_threads_cross_free);
     RUN(test_thread_exit_and_slot_reuse);
     RUN(test_direct_calls_not_counted);

@@ -4,9 +4,9 @@
 # Copies zmalloc's core (zmalloc.c, zmalloc.h, backends/) into DEST/src/, a
 # server tree that keeps its own src/zmalloc.c (Redis- or Valkey-shaped),
 # replacing the server's. The core is all such a server compiles: its
-# Makefile lists its objects, and it has its own defrag.c and INFO code, so
-# zmalloc_defrag.c and zmalloc_report.c (built on the core's API) are not
-# copied. With --with=balloc it also copies deps/balloc (sources,
+# Makefile lists its objects, and it has its own defrag.c, INFO code and
+# lazyfree.c, so zmalloc_defrag.c, zmalloc_report.c and zmalloc_lazyfree.c
+# (built on the core's API) are not copied. With --with=balloc it also copies deps/balloc (sources,
 # include/, Makefile, README; no tests, no benchmarks, no build output) into DEST/deps/balloc
 # and teaches the server's Makefiles MALLOC=balloc:
 #

@@ -48,8 +48,8 @@ ok "first run succeeds" test $? -eq 0
 ok "zmalloc.c replaced" cmp -s "$ROOT/zmalloc.c" "$t/src/zmalloc.c"
 ok "zmalloc.h replaced" cmp -s "$ROOT/zmalloc.h" "$t/src/zmalloc.h"
 ok "backends copied" diff -rq "$ROOT/backends" "$t/src/backends"
-ok "only the core: no defrag driver, no report" \
-    test ! -e "$t/src/zmalloc_defrag.c" -a ! -e "$t/src/zmalloc_report.c"
+ok "only the core: no defrag driver, no report, no lazy free" \
+    test ! -e "$t/src/zmalloc_defrag.c" -a ! -e "$t/src/zmalloc_report.c" -a ! -e "$t/src/zmalloc_lazyfree.c"
 ok "balloc's sources copied" diff -rq "$ROOT/deps/balloc/src" "$t/deps/balloc/src"
 ok "balloc's headers copied" diff -rq "$ROOT/deps/balloc/include" "$t/deps/balloc/include"
 ok "balloc's tests left out" test ! -e "$t/deps/balloc/tests"

@@ -74,6 +74,21 @@ void balloc_counted_add(size_t allocated, size_t freed);
 int64_t balloc_counted_total(void);
 size_t balloc_counted_slots(void);
 
+/* Free blocks ptrs[0, n) (NULL entries are skipped) as balloc_free would,
+ * without going through the calling thread's cache, for a thread that
+ * frees many blocks others allocated: in windows of a few hundred blocks,
+ * grouped by arena and size class, each other arena's small blocks go back
+ * as one lock-free batch per class (its own thread takes such a batch whole
+ * on its next refill), and the caller's own arena's under one hold of its
+ * lock; the owner's lock is not taken unless its waiting batches grow past
+ * a bound. Every block is checked as balloc_free checks it, and misuse stops
+ * the program with the same messages ("double free of 0x...", a block twice
+ * in the batch included; "invalid free of 0x..."). The array is scratch: its
+ * contents are changed. The counted form also takes the blocks' usable
+ * bytes off the calling thread's counted bytes, and returns them. */
+void balloc_free_batch(void **ptrs, size_t n);
+size_t balloc_free_batch_counted(void **ptrs, size_t n);
+
 size_t balloc_usable_size(const void *p);     /* 0 for NULL */
 size_t balloc_good_size(size_t size);         /* usable size malloc(size) gets */
 

@@ -727,6 +727,132 @@ BALLOC_EXPORT size_t balloc_free_usable_no_tcache(void *p) {
     return usable;
 }
 
+/* ---- batch free ----------------------------------------------------------- */
+
+/* A batch is taken in windows of this many blocks. Each window's blocks are
+ * grouped by arena, and an arena's by size class (a counting sort: no
+ * comparison sort, no allocation on this free path). The caller's own
+ * arena gets its share under one hold of its lock; another arena's small
+ * blocks go to it as one lock-free batch per class (arena_free_remote), which
+ * its own thread's next refill of the class takes whole, so a thread freeing
+ * what another allocated never holds the other's lock (measured with
+ * bench/lazyfree.c: freeing under the owner's lock, even 512 blocks a hold,
+ * halved the owner's allocation rate while it ran). Other blocks (16..32
+ * KiB, or a remote batch that cannot be had) go under one hold of their
+ * arena's lock; blocks above 32 KiB one by one. */
+#define BALLOC_BATCH_WINDOW 512
+
+/* The size class of a block of an arena chunk. */
+static unsigned balloc_class_of(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    return chunk_of(a)->pmap[chunk_page_of(a)].cls;
+}
+
+/* Whether p is among v[0, n): only asked of a block that holds the free
+ * key, which a block this window has already marked does. */
+static bool balloc_batch_holds(void *const *v, size_t n, const void *p) {
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == p)
+            return true;
+    return false;
+}
+
+/* Blocks v[0, n) of arena a, all of cached classes: one lock for the
+ * caller's own arena, else one remote batch per small class. */
+static void balloc_batch_give(struct arena *a, void **v, size_t n, bool own) {
+    if (own) {
+        arena_free_batch(a, v, (uint32_t)n);
+        return;
+    }
+    uint32_t count[SC_NTCACHE + 1] = {0};
+    void *sorted[BALLOC_BATCH_WINDOW];
+    for (size_t i = 0; i < n; i++)
+        count[balloc_class_of(v[i]) + 1]++;
+    for (unsigned c = 1; c <= SC_NTCACHE; c++)
+        count[c] += count[c - 1];
+    for (size_t i = 0; i < n; i++)
+        sorted[count[balloc_class_of(v[i])]++] = v[i];
+    size_t start = 0;
+    for (unsigned c = 0; c < SC_NTCACHE; c++) {
+        uint32_t k = (uint32_t)(count[c] - start);
+        /* A refill takes a waiting batch whole only if it fits what it
+         * asks for, half a bin (the caps are the same in every thread):
+         * larger ones would pile up until drained under the lock. */
+        uint32_t most = tcache_tls.bins[c].cap / 2;
+        for (void **items = sorted + start; k;) {
+            uint32_t m = most && k > most ? most : k;
+            if (c >= SC_NSMALL || most == 0 || arena_free_remote(a, c, items, m))
+                arena_free_batch(a, items, m);
+            items += m;
+            k -= m;
+        }
+        start = count[c];
+    }
+}
+
+/* One window: every block is checked as balloc_free checks it (a pointer
+ * that is no live block's start, or a freed one, aborts naming it; so does a
+ * block twice in the window) and marked freed, then given back per arena.
+ * Returns the usable bytes freed. */
+static size_t balloc_free_window(void **v, size_t n) {
+    size_t bytes = 0, k = 0;  /* v[0, k): marked blocks of cached classes */
+    for (size_t i = 0; i < n; i++) {
+        void *p = v[i];
+        if (p == NULL)
+            continue;
+        bytes += balloc_lookup_usable(p, OP_FREE);
+        if (chunk_kind_of((uintptr_t)p) != CHUNK_KIND_ARENA) {
+            huge_free(huge_hdr_of(p));
+            continue;
+        }
+        if (BALLOC_UNLIKELY(check_key_present(p)) && balloc_batch_holds(v, k, p))
+            util_fatal_ptr(balloc_op_freed[OP_FREE], p);
+        if (balloc_mark_freed(p) >= SC_NTCACHE) {
+            arena_free(p);  /* no key: freed now, so a second copy meets a free run */
+            continue;
+        }
+        v[k++] = p;
+    }
+    struct arena *own = tcache_tls.arena;
+    void *others[BALLOC_BATCH_WINDOW];
+    while (k) {
+        /* Split off the first block's arena. */
+        struct arena *a = arena_of_ptr(v[0]);
+        size_t m = 0, rest = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (arena_of_ptr(v[i]) == a)
+                v[m++] = v[i];
+            else
+                others[rest++] = v[i];
+        }
+        balloc_batch_give(a, v, m, a == own);
+        memcpy(v, others, rest * sizeof(void *));
+        k = rest;
+    }
+    return bytes;
+}
+
+static size_t balloc_free_batch_all(void **ptrs, size_t n, bool counted) {
+    size_t total = 0;
+    struct tcache *tc = &tcache_tls;
+    if (n && tc->state == TCACHE_NONE)
+        tcache_init(tc);  /* its arena and its bins' caps size the batches */
+    for (size_t off = 0; off < n; off += BALLOC_BATCH_WINDOW) {
+        size_t w = n - off < BALLOC_BATCH_WINDOW ? n - off : BALLOC_BATCH_WINDOW;
+        size_t bytes = balloc_free_window(ptrs + off, w);
+        if (counted && bytes)
+            balloc_count_slow(0, bytes);
+        total += bytes;
+    }
+    return total;
+}
+
+BALLOC_EXPORT void balloc_free_batch(void **ptrs, size_t n) { (void)balloc_free_batch_all(ptrs, n, false); }
+
+BALLOC_EXPORT size_t balloc_free_batch_counted(void **ptrs, size_t n) {
+    return balloc_free_batch_all(ptrs, n, true);
+}
+
 /* ---- maintenance and stats ---------------------------------------------- */
 
 BALLOC_EXPORT void balloc_purge(void) {

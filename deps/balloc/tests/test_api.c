@@ -1,5 +1,6 @@
 /* Public API semantics: sizes, calloc, realloc in place, alignment, errors. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -207,6 +208,63 @@ TEST(purge_and_stats_identity) {
     CHECK(balloc_get_stats(NULL) == -1);
 }
 
+/* Blocks of every kind, from two threads (two arenas), in a scrambled
+ * order with NULLs: a batch frees them all, takes exactly their usable bytes
+ * off the arenas' allocated bytes and (counted) off the counted total, and
+ * never through the caller's cache. */
+#define BATCH_N 3000
+static void *batch_blocks[BATCH_N];
+static int batch_counted;
+static void *batch_fill(void *arg) {
+    size_t from = (size_t)arg;
+    for (size_t i = from; i < BATCH_N; i += 2) {
+        size_t size = i % 997 == 0 ? (5u << 20) + i : i % 101 == 0 ? 40000 + i : 8 + i % 3000;
+        size_t u;
+        batch_blocks[i] = i % 401 == 7          ? NULL
+                          : batch_counted ? balloc_malloc_usable_counted(size, &u)
+                                          : balloc_malloc(size);
+    }
+    return NULL;
+}
+
+TEST(free_batch) {
+    for (int counted = 0; counted < 2; counted++) {
+        batch_counted = counted;
+        pthread_t t;
+        pthread_create(&t, NULL, batch_fill, (void *)1);
+        pthread_join(t, NULL);
+        batch_fill((void *)0);
+        size_t usable = 0, nblocks = 0;
+        for (size_t i = 0; i < BATCH_N; i++) {
+            usable += balloc_usable_size(batch_blocks[i]);
+            nblocks += batch_blocks[i] != NULL;
+        }
+        CHECK_EQ(nblocks, BATCH_N - BATCH_N / 401 - 1);
+        /* Scramble: the batch sorts whatever order it gets. */
+        for (size_t i = BATCH_N - 1; i > 0; i--) {
+            size_t j = (i * 2654435761u) % (i + 1);
+            void *x = batch_blocks[i];
+            batch_blocks[i] = batch_blocks[j];
+            batch_blocks[j] = x;
+        }
+        struct balloc_stats before, after;
+        balloc_thread_flush();
+        CHECK_EQ(balloc_get_stats(&before), 0);
+        int64_t total = balloc_counted_total();
+        if (counted) {
+            CHECK_EQ(balloc_free_batch_counted(batch_blocks, BATCH_N), usable);
+            CHECK_EQ(balloc_counted_total(), total - (int64_t)usable);
+        } else {
+            balloc_free_batch(batch_blocks, BATCH_N);
+            CHECK_EQ(balloc_counted_total(), total);
+        }
+        CHECK_EQ(balloc_get_stats(&after), 0);
+        CHECK_EQ(before.allocated - after.allocated, usable);
+        balloc_free_batch(NULL, 0);
+        CHECK_EQ(balloc_free_batch_counted(batch_blocks, 0), 0);
+    }
+}
+
 int main(void) {
     RUN(malloc_sizes);
     RUN(calloc_zero_and_overflow);
@@ -218,5 +276,6 @@ int main(void) {
     RUN(free_sized_all_sizes);
     RUN(aligned_zero_size_huge);
     RUN(purge_and_stats_identity);
+    RUN(free_batch);
     return harness_done();
 }
