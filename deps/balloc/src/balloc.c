@@ -776,9 +776,9 @@ static void balloc_batch_give(struct arena *a, void **v, size_t n, bool own) {
     for (unsigned c = 0; c < SC_NTCACHE; c++) {
         uint32_t k = (uint32_t)(count[c] - start);
         /* A refill takes a waiting batch whole only if it fits what it
-         * asks for, half a bin (the caps are the same in every thread):
-         * larger ones would pile up until drained under the lock. */
-        uint32_t most = tcache_tls.bins[c].cap / 2;
+         * asks for: larger ones would pile up until drained under the
+         * lock. */
+        uint32_t most = tcache_tls.bins[c].cap ? tcache_remote_batch_max(c) : 0;
         for (void **items = sorted + start; k;) {
             uint32_t m = most && k > most ? most : k;
             if (c >= SC_NSMALL || most == 0 || arena_free_remote(a, c, items, m))
@@ -801,6 +801,8 @@ static size_t balloc_free_window(void **v, size_t n) {
         if (p == NULL)
             continue;
         bytes += balloc_lookup_usable(p, OP_FREE);
+        if (BALLOC_PROF)
+            balloc_prof_free(p);
         if (chunk_kind_of((uintptr_t)p) != CHUNK_KIND_ARENA) {
             huge_free(huge_hdr_of(p));
             continue;

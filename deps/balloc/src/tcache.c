@@ -134,6 +134,11 @@ void tcache_boot(size_t max_size) {
         key_made = 1;
 }
 
+uint32_t tcache_remote_batch_max(unsigned cls) {
+    uint32_t half = tcache_cap[cls] / 2;
+    return half ? half : 1;
+}
+
 struct arena *tcache_arena(struct tcache *tc) {
     if (tc->arena == NULL) {
         /* Starting the cache binds the arena and registers the exit hook
@@ -218,8 +223,18 @@ static void tcache_bin_flush(struct tcache *tc, unsigned cls, uint32_t keep, boo
             else
                 items[j++] = items[i];
         }
-        if (!remote || a == tc->arena || cls >= SC_NSMALL || arena_free_remote(a, cls, mine, k))
+        if (!remote || a == tc->arena || cls >= SC_NSMALL) {
             arena_free_batch(a, mine, k);
+        } else {
+            /* In batches a refill at the starting cap takes whole (a grown
+             * bin flushes more than that at once). */
+            uint32_t most = tcache_remote_batch_max(cls);
+            for (uint32_t i = 0; i < k; i += most) {
+                uint32_t m = k - i < most ? k - i : most;
+                if (arena_free_remote(a, cls, mine + i, m))
+                    arena_free_batch(a, mine + i, m);
+            }
+        }
         left = j;
     }
 }

@@ -160,6 +160,10 @@ void tcount_add(struct tcache *tc, size_t allocated, size_t freed);
 int64_t tcount_total(void);
 size_t tcount_slots(void);   /* slots ever made */
 
+/* The most blocks of class cls one remote batch should hold: what a refill
+ * of a bin at its starting cap asks for, so the owner's next refill takes
+ * the batch whole (arena_fill_small); 1 for a class not cached. */
+uint32_t tcache_remote_batch_max(unsigned cls);
 /* Caps per class; classes above max_size (all, with 0) are not cached. */
 void tcache_boot(size_t max_size);
 /* Make this thread's cache active (or leave it uncached on failure). */
