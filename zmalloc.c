@@ -45,6 +45,14 @@ void zlibc_free(void *ptr) { free(ptr); }
 
 #include "backends/select.h"
 
+/* The allocation functions go where the backend's heap profiler cuts its
+ * stacks (ZB_API_TEXT: balloc's section), so profiles name their callers. */
+#ifdef ZB_API_TEXT
+#define ZM_API ZB_API_TEXT
+#else
+#define ZM_API
+#endif
+
 /* The configuration this file is built for (zmalloc.h): what every program
  * compiled for the same one links against. */
 const char ZMALLOC_CONFIG_SYMBOL[] = "";
@@ -299,7 +307,7 @@ static inline size_t zm_usable_of(size_t request, void *p) {
     return zb_usable_size(p);
 }
 
-static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
+ZM_API static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
     void *p = zero ? zb_calloc(size) : zb_malloc(size);
     if (ZM_LIKELY(p != NULL)) *usable = zm_usable_of(size, p);
     return p;
@@ -307,7 +315,7 @@ static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
 #elif defined(ZM_FUSED)
 /* The backend counts (zb_*_counted): nothing to do here. */
 #elif defined(HAVE_MALLOC_SIZE)
-static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
+ZM_API static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
     return zero ? zb_calloc_usable(size, usable) : zb_malloc_usable(size, usable);
 }
 #endif
@@ -315,7 +323,7 @@ static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
 /* ---- Allocation ----------------------------------------------------------- */
 
 /* The one allocation path: returns NULL on failure having counted nothing. */
-static inline void *zm_alloc(size_t size, int zero, size_t *usable) {
+ZM_API static inline void *zm_alloc(size_t size, int zero, size_t *usable) {
     if (ZM_UNLIKELY(size >= ZM_SIZE_LIMIT)) return NULL;
 #if defined(ZM_FUSED)
     return zero ? zb_calloc_counted(size, usable) : zb_malloc_counted(size, usable);
@@ -341,44 +349,44 @@ static inline void *zm_alloc(size_t size, int zero, size_t *usable) {
  * zmalloc is one tail call into the allocator's fast path. Its size limit
  * is zmalloc's: it refuses sizes from PTRDIFF_MAX on. */
 _Static_assert(ZM_SIZE_LIMIT == (size_t)PTRDIFF_MAX, "the backend's size limit is zmalloc's");
-void *zmalloc(size_t size) { return zb_malloc_counted_oom(size); }
+ZM_API void *zmalloc(size_t size) { return zb_malloc_counted_oom(size); }
 #else
-void *zmalloc(size_t size) {
+ZM_API void *zmalloc(size_t size) {
     void *p = zm_alloc(size, 0, NULL);
     return ZM_LIKELY(p != NULL) ? p : zm_oom(size);
 }
 #endif
 
-void *ztrymalloc_usable(size_t size, size_t *usable) { return zm_alloc(size, 0, usable); }
-void *ztrycalloc_usable(size_t size, size_t *usable) { return zm_alloc(size, 1, usable); }
-void *ztrymalloc(size_t size) { return zm_alloc(size, 0, NULL); }
-void *ztrycalloc(size_t size) { return zm_alloc(size, 1, NULL); }
+ZM_API void *ztrymalloc_usable(size_t size, size_t *usable) { return zm_alloc(size, 0, usable); }
+ZM_API void *ztrycalloc_usable(size_t size, size_t *usable) { return zm_alloc(size, 1, usable); }
+ZM_API void *ztrymalloc(size_t size) { return zm_alloc(size, 0, NULL); }
+ZM_API void *ztrycalloc(size_t size) { return zm_alloc(size, 1, NULL); }
 
-void *zcalloc(size_t size) {
+ZM_API void *zcalloc(size_t size) {
     void *p = zm_alloc(size, 1, NULL);
     return ZM_LIKELY(p != NULL) ? p : zm_oom(size);
 }
-void *zmalloc_usable(size_t size, size_t *usable) {
+ZM_API void *zmalloc_usable(size_t size, size_t *usable) {
     void *p = zm_alloc(size, 0, usable);
     return ZM_LIKELY(p != NULL) ? p : zm_oom(size);
 }
-void *zcalloc_usable(size_t size, size_t *usable) {
+ZM_API void *zcalloc_usable(size_t size, size_t *usable) {
     void *p = zm_alloc(size, 1, usable);
     return ZM_LIKELY(p != NULL) ? p : zm_oom(size);
 }
 
-void *zcalloc_num(size_t num, size_t size) {
+ZM_API void *zcalloc_num(size_t num, size_t size) {
     if (size != 0 && num > SIZE_MAX / size) return zm_oom(SIZE_MAX);
     return zcalloc(num * size);
 }
 
-char *zstrdup_usable(const char *s, size_t *usable) {
+ZM_API char *zstrdup_usable(const char *s, size_t *usable) {
     size_t len = strlen(s) + 1;
     char *p = zmalloc_usable(len, usable);
     if (p) memcpy(p, s, len);
     return p;
 }
-char *zstrdup(const char *s) { return zstrdup_usable(s, NULL); }
+ZM_API char *zstrdup(const char *s) { return zstrdup_usable(s, NULL); }
 
 /* ---- Free ------------------------------------------------------------------ */
 
@@ -470,7 +478,7 @@ void zfree_batch(void **ptrs, size_t n) {
 
 /* Returns NULL either because size was 0 (the block is freed) or because the
  * backend failed (the block is intact and still counted). */
-static void *zm_realloc(void *ptr, size_t size, size_t *usable, size_t *old_usable) {
+ZM_API static void *zm_realloc(void *ptr, size_t size, size_t *usable, size_t *old_usable) {
     size_t old = 0, now = 0;
     void *np = NULL;
     if (ptr == NULL) {
@@ -509,22 +517,22 @@ out:
     return np;
 }
 
-void *ztryrealloc_usable2(void *ptr, size_t size, size_t *usable, size_t *old_usable) {
+ZM_API void *ztryrealloc_usable2(void *ptr, size_t size, size_t *usable, size_t *old_usable) {
     return zm_realloc(ptr, size, usable, old_usable);
 }
-void *ztryrealloc_usable(void *ptr, size_t size, size_t *usable) {
+ZM_API void *ztryrealloc_usable(void *ptr, size_t size, size_t *usable) {
     return zm_realloc(ptr, size, usable, NULL);
 }
-void *ztryrealloc(void *ptr, size_t size) { return zm_realloc(ptr, size, NULL, NULL); }
+ZM_API void *ztryrealloc(void *ptr, size_t size) { return zm_realloc(ptr, size, NULL, NULL); }
 
-void *zrealloc_usable2(void *ptr, size_t size, size_t *usable, size_t *old_usable) {
+ZM_API void *zrealloc_usable2(void *ptr, size_t size, size_t *usable, size_t *old_usable) {
     void *np = zm_realloc(ptr, size, usable, old_usable);
     return (np != NULL || size == 0) ? np : zm_oom(size);
 }
-void *zrealloc_usable(void *ptr, size_t size, size_t *usable) {
+ZM_API void *zrealloc_usable(void *ptr, size_t size, size_t *usable) {
     return zrealloc_usable2(ptr, size, usable, NULL);
 }
-void *zrealloc(void *ptr, size_t size) { return zrealloc_usable2(ptr, size, NULL, NULL); }
+ZM_API void *zrealloc(void *ptr, size_t size) { return zrealloc_usable2(ptr, size, NULL, NULL); }
 
 /* ---- Names a server's own tree calls without this header ------------------ */
 
@@ -602,14 +610,14 @@ void *extend_to_usable(void *ptr, size_t size) {
 
 /* The move and the driver built on these are in zmalloc_defrag.c. */
 #ifdef HAVE_DEFRAG
-void *ztrymalloc_no_tcache(size_t size) {
+ZM_API void *ztrymalloc_no_tcache(size_t size) {
     size_t u = 0;
     void *p = size < ZM_SIZE_LIMIT ? zb_malloc_no_tcache(size, &u) : NULL;
     if (ZM_LIKELY(p != NULL)) zm_count((int64_t)u);
     return p;
 }
 
-void *zmalloc_no_tcache(size_t size) {
+ZM_API void *zmalloc_no_tcache(size_t size) {
     void *p = ztrymalloc_no_tcache(size);
     return ZM_LIKELY(p != NULL) ? p : zm_oom(size);
 }
@@ -633,14 +641,14 @@ int je_get_defrag_hint(void *ptr) { return zmalloc_defrag_hint(ptr); }
 /* ---- jemalloc's flags calls ------------------------------------------------ */
 
 #if defined(USE_JEMALLOC) && defined(HAVE_MALLOC_SIZE)
-void *zmalloc_with_flags(size_t size, int flags) {
+ZM_API void *zmalloc_with_flags(size_t size, int flags) {
     void *p = size < ZM_SIZE_LIMIT ? je_mallocx(size ? size : 1, flags) : NULL;
     if (p == NULL) return zm_oom(size);
     zm_count((int64_t)je_malloc_usable_size(p));
     return p;
 }
 
-void *zrealloc_with_flags(void *ptr, size_t size, int flags) {
+ZM_API void *zrealloc_with_flags(void *ptr, size_t size, int flags) {
     if (ptr == NULL) return zmalloc_with_flags(size, flags);
     if (size == 0) {
         zfree_with_flags(ptr, flags);
@@ -663,6 +671,16 @@ void zfree_with_flags(void *ptr, int flags) {
 /* ---- Purge and friends ----------------------------------------------------- */
 
 int zmalloc_purge(void) { return zb_purge(); }
+
+int zmalloc_heap_profile_dump(const char *path) {
+    int rc = zb_heap_profile_dump(path);
+    if (rc == 0)
+        return 0;
+    errno = rc;
+    return -1;
+}
+
+int zmalloc_heap_profiling(void) { return zb_heap_profiling(); }
 int jemalloc_purge(void) { return zb_purge(); }
 void set_jemalloc_bg_thread(int enable) { zb_set_background_thread(enable); }
 

@@ -176,6 +176,18 @@ size_t zmalloc_get_frag_smallbins_by_arena(unsigned int arena);
  * Returns 0 on success, -1 if the backend could not. */
 int zmalloc_purge(void);
 int jemalloc_purge(void); /* the same, under Redis's name */
+
+/* Heap profiling: which call sites hold the bytes, sampled by the allocator
+ * (balloc: BALLOC_CONF=prof:true; jemalloc built with profiling, as
+ * Debian's is: MALLOC_CONF=prof:true). zmalloc_heap_profile_dump writes a
+ * profile jeprof reads to path (NULL: the allocator's own name,
+ * <prefix>.<pid>.<seq>.m.heap for balloc) and returns 0, or -1 with errno:
+ * ENOTSUP where the backend has no profiler (libc, tcmalloc, mimalloc),
+ * ENOENT where profiling is not on, or why the file could not be written
+ * (EACCES, ENOENT, ...; nothing is left behind then).
+ * zmalloc_heap_profiling says whether the allocator is sampling now. */
+int zmalloc_heap_profile_dump(const char *path);
+int zmalloc_heap_profiling(void);
 void set_jemalloc_bg_thread(int enable);
 void zlibc_free(void *ptr);
 void zlibc_trim(void);
@@ -298,7 +310,7 @@ int zmalloc_lazyfree_wait(long long timeout_us);
 
 /* The figures of a server's INFO memory section, from one call. In
  * zmalloc_report.c (optional when vendoring). */
-#define ZMALLOC_REPORT_VERSION 2
+#define ZMALLOC_REPORT_VERSION 3
 struct zmalloc_report {
     unsigned version;           /* ZMALLOC_REPORT_VERSION */
     const char *allocator;      /* ZMALLOC_LIB */
@@ -326,6 +338,8 @@ struct zmalloc_report {
     size_t lazyfree_pending_bytes;
     size_t lazyfree_pending_objects;
     size_t lazyfreed_objects;
+    /* Version 3: 1 while the allocator samples for heap profiles. */
+    int heap_profiling;
 };
 void zmalloc_get_memory_report(struct zmalloc_report *report);
 /* Writes the report as INFO-style "name:value" lines; returns the length it

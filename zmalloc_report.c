@@ -83,6 +83,7 @@ void zmalloc_get_memory_report(struct zmalloc_report *r) {
     r->lazyfree_pending_bytes = zmalloc_lazyfree_pending_bytes();
     r->lazyfree_pending_objects = zmalloc_lazyfree_pending_objects();
     r->lazyfreed_objects = zmalloc_lazyfreed_objects();
+    r->heap_profiling = zmalloc_heap_profiling();
     zm_verdict(r);
 }
 
@@ -110,6 +111,7 @@ size_t zmalloc_format_report(const struct zmalloc_report *r, char *buf, size_t l
                      "lazyfree_pending_bytes:%zu\r\n"
                      "lazyfree_pending_objects:%zu\r\n"
                      "lazyfreed_objects:%zu\r\n"
+                     "heap_profiling:%d\r\n"
                      "memory_verdict:%s\r\n",
                      r->allocator, r->used, r->peak, r->rss, r->allocator_info,
                      r->allocator_allocated, r->allocator_active, r->allocator_resident,
@@ -118,6 +120,6 @@ size_t zmalloc_format_report(const struct zmalloc_report *r, char *buf, size_t l
                      r->allocator_rss_bytes, r->rss_overhead_ratio, r->rss_overhead_bytes,
                      r->mem_fragmentation_ratio, r->mem_fragmentation_bytes,
                      r->lazyfree_pending_bytes, r->lazyfree_pending_objects, r->lazyfreed_objects,
-                     r->verdict);
+                     r->heap_profiling, r->verdict);
     return n < 0 ? 0 : (size_t)n;
 }

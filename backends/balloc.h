@@ -114,4 +114,19 @@ static inline void zb_set_background_thread(int enable) {
     balloc_ctl("background_thread", NULL, NULL, &on, sizeof(on));
 }
 
+/* zmalloc's functions that call into balloc go in balloc's section, so a
+ * heap profile's stacks start at their callers (balloc.h). */
+#define ZB_API_TEXT __attribute__((section(BALLOC_API_SECTION)))
+
+/* Heap profiling: balloc's sampler (prof:true in BALLOC_CONF, or
+ * prof.active). */
+static inline int zb_heap_profile_dump(const char *path) {
+    return balloc_ctl("prof.dump", NULL, NULL, &path, sizeof(path));
+}
+static inline int zb_heap_profiling(void) {
+    _Bool on = 0;
+    size_t sz = sizeof(on);
+    return balloc_ctl("prof.active", &on, &sz, NULL, 0) == 0 && on;
+}
+
 #endif

@@ -200,4 +200,15 @@ static inline void zb_set_background_thread(int enable) {
     je_mallctl("background_thread", NULL, NULL, &on, sizeof(on));
 }
 
+/* Heap profiling where this jemalloc was built with it (Debian's is) and
+ * started with prof:true (MALLOC_CONF): ENOENT otherwise. */
+static inline int zb_heap_profile_dump(const char *path) {
+    return je_mallctl("prof.dump", NULL, NULL, &path, sizeof(path));
+}
+static inline int zb_heap_profiling(void) {
+    _Bool on = 0;
+    size_t sz = sizeof(on);
+    return je_mallctl("prof.active", &on, &sz, NULL, 0) == 0 && on;
+}
+
 #endif

@@ -19,6 +19,7 @@
 #if !defined(ZB_FACTS_ONLY) && !defined(ZMALLOC_BACKEND_LIBC_H)
 #define ZMALLOC_BACKEND_LIBC_H
 
+#include <errno.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #elif defined(__FreeBSD__)
@@ -84,5 +85,12 @@ static inline int zb_purge(void) {
 #endif
 }
 static inline void zb_set_background_thread(int enable) { (void)enable; }
+
+/* No heap profiles to write (zmalloc_heap_profile_dump: ENOTSUP). */
+static inline int zb_heap_profile_dump(const char *path) {
+    (void)path;
+    return ENOTSUP;
+}
+static inline int zb_heap_profiling(void) { return 0; }
 
 #endif

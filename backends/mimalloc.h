@@ -22,6 +22,7 @@ __attribute__((unused)) static const char zb_mimalloc_lib[] = {
 #if !defined(ZB_FACTS_ONLY) && !defined(ZMALLOC_BACKEND_MIMALLOC_H)
 #define ZMALLOC_BACKEND_MIMALLOC_H
 
+#include <errno.h>
 #include <stdbool.h>
 
 size_t zmalloc_get_rss(void);
@@ -96,5 +97,12 @@ static inline int zb_purge(void) {
     return 0;
 }
 static inline void zb_set_background_thread(int enable) { (void)enable; }
+
+/* No heap profiles to write (zmalloc_heap_profile_dump: ENOTSUP). */
+static inline int zb_heap_profile_dump(const char *path) {
+    (void)path;
+    return ENOTSUP;
+}
+static inline int zb_heap_profiling(void) { return 0; }
 
 #endif

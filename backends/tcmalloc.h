@@ -14,6 +14,7 @@
 #if !defined(ZB_FACTS_ONLY) && !defined(ZMALLOC_BACKEND_TCMALLOC_H)
 #define ZMALLOC_BACKEND_TCMALLOC_H
 
+#include <errno.h>
 #include <gperftools/malloc_extension_c.h>
 #include <gperftools/nallocx.h>
 
@@ -83,5 +84,12 @@ static inline int zb_purge(void) {
     return 0;
 }
 static inline void zb_set_background_thread(int enable) { (void)enable; }
+
+/* No heap profiles to write (zmalloc_heap_profile_dump: ENOTSUP). */
+static inline int zb_heap_profile_dump(const char *path) {
+    (void)path;
+    return ENOTSUP;
+}
+static inline int zb_heap_profiling(void) { return 0; }
 
 #endif

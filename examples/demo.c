@@ -18,7 +18,10 @@
  *      and the thread's time
  *
  * After each phase it prints the figures a server's INFO memory section
- * shows, from one zmalloc_get_memory_report() call.
+ * shows, from one zmalloc_get_memory_report() call. With --heap-profile
+ * PATH it writes a heap profile after phase 3 (zmalloc_heap_profile_dump),
+ * where the allocator samples: BALLOC_CONF=prof:true for balloc,
+ * MALLOC_CONF=prof:true for jemalloc; `jeprof --text demo PATH` reads it.
  *
  * Build from the repository root with `make demo`, or by hand:
  *   cc -std=c11 -O2 -I. examples/demo.c zmalloc.c zmalloc_defrag.c
@@ -447,7 +450,7 @@ static const char *prog = "demo";
 
 static void usage(FILE *f) {
     fprintf(f,
-            "Usage: %s [--keys N | --scale F] [--seed S] [--lazy-free]\n"
+            "Usage: %s [--keys N | --scale F] [--seed S] [--lazy-free] [--heap-profile PATH]\n"
             "\n"
             "Runs a Redis-like key-value workload on zmalloc and prints the memory\n"
             "report after each phase:\n"
@@ -468,12 +471,16 @@ static void usage(FILE *f) {
             "  --seed S    seed of the random choices (default %llu)\n"
             "  --lazy-free free everything on lazy free's background thread\n"
             "              (zmalloc_lazyfree_job) and show the main thread's pause\n"
+            "  --heap-profile PATH\n"
+            "              after phase 3, write a heap profile to PATH (run with\n"
+            "              BALLOC_CONF=prof:true on balloc, MALLOC_CONF=prof:true on\n"
+            "              jemalloc; read it with jeprof --text %s PATH)\n"
             "  --help      show this text\n"
             "\n"
             "Exit status: 0 when the counter is back at its start value, 1 when it\n"
             "is not, 2 for a bad argument.\n",
             prog, SMALL_MIN, SMALL_MAX, LARGE_MIN, LARGE_MAX, PHASE_PURGE, PHASE_PURGE + 1,
-            DEFAULT_KEYS, DEFAULT_SEED);
+            DEFAULT_KEYS, DEFAULT_SEED, prog);
 }
 
 static void bad_usage(const char *fmt, const char *arg) {
@@ -527,6 +534,7 @@ typedef struct {
     double scale;
     int have_scale;
     int lazy_free; /* --lazy-free: the last phase frees on lazy free's thread */
+    const char *heap_profile; /* --heap-profile PATH, or NULL */
 } options;
 
 /* Exits with the usage text for --help, and with status 2 for a bad
@@ -539,6 +547,7 @@ static void options_parse(options *o, int argc, char **argv) {
     o->scale = 1.0;
     o->have_scale = 0;
     o->lazy_free = 0;
+    o->heap_profile = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -555,6 +564,8 @@ static void options_parse(options *o, int argc, char **argv) {
             o->have_scale = 1;
         } else if (strcmp(argv[i], "--lazy-free") == 0) {
             o->lazy_free = 1;
+        } else if ((v = option_value("--heap-profile", argc, argv, &i)) != NULL) {
+            o->heap_profile = v;
         } else if ((v = option_value("--seed", argc, argv, &i)) != NULL) {
             if (parse_u64(v, &o->seed)) bad_usage("--seed wants a whole number >= 0, not '%s'", v);
         } else {
@@ -806,6 +817,19 @@ static int check_end(void) {
 
 /* ---- Main ---------------------------------------------------------------- */
 
+/* After phase 3: who holds the bytes, as the allocator sampled them. */
+static void write_heap_profile(const char *path) {
+    if (zmalloc_heap_profile_dump(path) == 0) {
+        printf("heap profile written to %s: jeprof --text %s %s\n\n", path, prog, path);
+    } else if (errno == ENOENT && !zmalloc_heap_profiling()) {
+        printf("heap profile not written: the allocator is not sampling (run with\n"
+               "BALLOC_CONF=prof:true on balloc, MALLOC_CONF=prof:true on jemalloc)\n\n");
+    } else {
+        printf("heap profile not written to %s: %s\n\n", path, strerror(errno));
+    }
+    fflush(stdout);
+}
+
 int main(int argc, char **argv) {
     /* Read first: nothing has gone through zmalloc yet. */
     baseline = zmalloc_used_memory();
@@ -828,6 +852,7 @@ int main(int argc, char **argv) {
     size_t phase1_used = zmalloc_used_memory();
     phase_delete_half(&ks, o.nkeys);
     phase_refill(&ks, phase1_used);
+    if (o.heap_profile) write_heap_profile(o.heap_profile);
 #ifdef HAVE_DEFRAG
     phase_defrag(&ks);
 #endif

@@ -176,7 +176,7 @@ static void test_exact_counters(void) {
     CHECK_EQ(zmalloc_used_memory_not_pending(), base > 12345 ? base - 12345 : 0);
     struct zmalloc_report rep;
     zmalloc_get_memory_report(&rep);
-    CHECK_EQ(rep.version, 2);
+    CHECK_EQ(rep.version, ZMALLOC_REPORT_VERSION);
     CHECK_EQ(rep.lazyfree_pending_bytes, held + 12345);
     CHECK_EQ(rep.lazyfree_pending_objects, NBLOCKS + 7);
     CHECK_EQ(rep.lazyfreed_objects, done);

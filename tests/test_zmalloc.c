@@ -16,6 +16,9 @@
 
 #include "../zmalloc.h"
 #include "harness.h"
+#if defined(USE_BALLOC)
+#include "balloc.h"
+#endif
 
 /* Under ASan, MSan or TSan the sanitizer's allocator replaces the C
  * library's, and has no figures to give. */
@@ -637,6 +640,94 @@ static void test_madvise_dontneed(void) {
     CHECK_EQ(zmalloc_used_memory(), base);
 }
 
+#if defined(USE_BALLOC)
+/* Blocks from every allocation call of zmalloc's, made here. */
+static void *profiled[6];
+__attribute__((noinline)) static void profiled_site(void) {
+    size_t u;
+    profiled[0] = zmalloc(40);
+    profiled[1] = zcalloc(50);
+    profiled[2] = zrealloc(zmalloc(8), 3000);
+    profiled[3] = zstrdup("profiled");
+    profiled[4] = zmalloc_usable(70, &u);
+    profiled[5] = ztrymalloc(1 << 20);
+}
+
+/* With every allocation sampled, each live sample's innermost frame is the
+ * caller of zmalloc's function (profiled_site), not zmalloc or balloc: their
+ * functions are in balloc's section, which the profiler cuts. */
+static void check_profiled_frames(const char *path) {
+    FILE *f = fopen(path, "r");
+    char line[2048];
+    int stacks = 0, in_site = 0;
+    unsigned long lo = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (line[0] != '@') continue;
+        uintptr_t pc = (uintptr_t)strtoull(line + 1, NULL, 16);
+        if (!fgets(line, sizeof(line), f) || sscanf(line, "  t*: %lu:", &lo) != 1 || lo == 0) continue;
+        stacks++;
+        in_site += pc >= (uintptr_t)profiled_site && pc - (uintptr_t)profiled_site < 1024;
+    }
+    if (f) fclose(f);
+    CHECK_EQ(stacks, 6);
+    CHECK_EQ(in_site, 6);
+}
+#endif
+
+/* Heap profiles: written where the allocator samples (balloc once
+ * prof.active is on; jemalloc only when started with MALLOC_CONF=prof:true,
+ * which this suite is not), refused elsewhere, errno saying why, and a path
+ * that cannot be written leaves nothing behind. */
+static void test_heap_profile(void) {
+    char path[64] = "/tmp/zmalloc-heap.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    unlink(path);
+    struct zmalloc_report r;
+    CHECK_EQ(zmalloc_heap_profiling(), 0);
+    errno = 0;
+    CHECK_EQ(zmalloc_heap_profile_dump(path), -1);
+#if defined(USE_BALLOC) || defined(USE_JEMALLOC)
+    CHECK_EQ(errno, ENOENT);  /* profiling is not on */
+#else
+    CHECK_EQ(errno, ENOTSUP);
+#endif
+    CHECK_EQ(access(path, F_OK), -1);
+#if defined(USE_BALLOC)
+    _Bool on = 1;
+    CHECK_EQ(balloc_ctl("prof.active", NULL, NULL, &on, sizeof(on)), 0);
+    CHECK_EQ(zmalloc_heap_profiling(), 1);
+    zmalloc_get_memory_report(&r);
+    CHECK_EQ(r.heap_profiling, 1);
+    CHECK_EQ(zmalloc_heap_profile_dump(path), 0);
+    char head[32] = "";
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL && fgets(head, sizeof(head), f) != NULL);
+    if (f) fclose(f);
+    CHECK_STR(head, "heap_v2/524288\n");
+    unlink(path);
+    int64_t every = 1, usual = 512 * 1024;
+    CHECK_EQ(balloc_ctl("opt.prof_sample_bytes", NULL, NULL, &every, sizeof(every)), 0);
+    profiled_site();
+    CHECK_EQ(zmalloc_heap_profile_dump(path), 0);
+    check_profiled_frames(path);
+    unlink(path);
+    for (int i = 0; i < 6; i++) zfree(profiled[i]);
+    CHECK_EQ(balloc_ctl("opt.prof_sample_bytes", NULL, NULL, &usual, sizeof(usual)), 0);
+    errno = 0;
+    CHECK_EQ(zmalloc_heap_profile_dump("/nonexistent-zmalloc-dir/x.heap"), -1);
+    CHECK_EQ(errno, ENOENT);
+    on = 0;
+    CHECK_EQ(balloc_ctl("prof.active", NULL, NULL, &on, sizeof(on)), 0);
+#endif
+    zmalloc_get_memory_report(&r);
+    CHECK_EQ(r.heap_profiling, 0);
+    char text[4096];
+    zmalloc_format_report(&r, text, sizeof(text));
+    CHECK(strstr(text, "\r\nheap_profiling:0\r\n") != NULL);
+}
+
 static void test_lib_name(void) {
     const char *lib = ZMALLOC_LIB;
 #if defined(USE_BALLOC)
@@ -851,6 +942,7 @@ int main(void) {
     RUN(test_allocator_report);
     RUN(test_verdict_lines);
     RUN(test_madvise_dontneed);
+    RUN(test_heap_profile);
     RUN(test_server_declared_names);
 #ifdef HAVE_DEFRAG
     RUN(test_no_tcache);

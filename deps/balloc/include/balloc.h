@@ -30,6 +30,13 @@
 
 #define BALLOC_VERSION "0.2.0"
 
+/* The section of balloc's entry points and slow paths: a heap profile's
+ * stacks start above the outermost frame in it (src/prof.h, whose
+ * PROF_SECTION is the same name). A layer over balloc puts the functions
+ * that call into balloc there too, so profiles name its callers, not it
+ * (zmalloc does: backends/balloc.h). */
+#define BALLOC_API_SECTION "balloc_text"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

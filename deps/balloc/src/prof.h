@@ -49,7 +49,7 @@
 #include "build.h"
 
 #define PROF_MAX_FRAMES 64
-#define PROF_SECTION "balloc_text"
+#define PROF_SECTION "balloc_text" /* include/balloc.h's BALLOC_API_SECTION */
 #if BALLOC_PROF
 #define PROF_TEXT __attribute__((section(PROF_SECTION)))
 #else
