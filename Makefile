@@ -21,7 +21,7 @@ include backends/backends.mk
 DEFS_bundled += -Ideps/balloc/include
 
 SANITIZERS := address undefined memory thread
-DEB_PACKAGES := $(sort $(foreach m,$(MALLOCS),$(PKG_$m))) gnuplot-nox tcl
+DEB_PACKAGES := $(sort $(foreach m,$(MALLOCS),$(PKG_$m))) gnuplot-nox tcl perl
 
 ifeq ($(filter $(MALLOC),$(MALLOCS)),)
 $(error MALLOC=$(MALLOC) is not a backend; choose one of: $(MALLOCS))

@@ -177,6 +177,13 @@ int balloc_get_stats(struct balloc_stats *st);
  *   thread.tcache.enabled (bool, rw; off flushes and bypasses the cache)
  *   utilization.query: newp = &ptr (newlen sizeof(void *)), oldp = struct
  *     balloc_util; EINVAL if ptr is not a live block's page
+ *   prof.active (bool, rw): heap-profile sampling on or off (ENOMEM if its
+ *     tables cannot be had); prof.dump: write a heap profile, newp = &path
+ *     (const char *; NULL, or no value at all: <prof_prefix>.<pid>.<seq>.m.heap);
+ *     ENOENT while profiling is off, else the errno of creating or writing
+ *     the file (which is then not left behind); EPERM if read
+ *   stats.prof.{samples,sampled_bytes} (size_t): live sampled blocks, their
+ *     usable bytes (as sampled, not scaled)
  * balloc_ctl_nametomib resolves a name once (*miblenp: capacity in, length
  * out; 6 is always enough) for repeated balloc_ctl_bymib calls. */
 #define BALLOC_CTL_ARENAS_ALL 4096   /* the mib component of "all" arenas */

@@ -1,5 +1,7 @@
 /* Runs each misuse program and checks that it died of the signal it
- * announced, with exactly the line it announced on stderr (misuse/misuse.h).
+ * announced, with exactly the line it announced on stderr (misuse/misuse.h);
+ * then every program again with heap profiling sampling every allocation
+ * (BALLOC_CONF=prof:true,prof_sample_bytes:1).
  * The programs are the files in tests/misuse/ (MISUSE_SRC_DIR, given by the
  * Makefile): adding a file adds a case. Each is built next to this program
  * in misuse/; a program that is missing, announces nothing or does not die
@@ -32,7 +34,7 @@ static size_t read_all(int fd, char *buf, size_t cap) {
     return n;
 }
 
-static void run_case(const char *dir, const char *name) {
+static void run_case(const char *dir, const char *name, const char *label) {
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/misuse/%s", dir, name);
     int out[2], err[2];
@@ -62,7 +64,7 @@ static void run_case(const char *dir, const char *name) {
     if (sscanf(said, "signal %d", &sig) == 1 && strchr(said, '\n'))
         expect = strchr(said, '\n') + 1;
     if (strncmp(said, "skip", 4) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        printf("skip - %s: %s", name, said);
+        printf("skip - %s: %s", label, said);
         return;
     }
     harness_test_start();
@@ -75,7 +77,7 @@ static void run_case(const char *dir, const char *name) {
     if (!died || !same)
         printf("    status %d (expected signal %d), stderr \"%s\", expected \"%s\"\n", status, sig,
                got, expect);
-    harness_test_end(name);
+    harness_test_end(label);
 }
 
 /* The case names: tests/misuse/NAME.c, sorted. */
@@ -92,12 +94,22 @@ int main(int argc, char **argv) {
     struct dirent **list;
     int n = scandir(MISUSE_SRC_DIR, &list, is_case, alphasort);
     CHECK(n > 0);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         list[i]->d_name[strlen(list[i]->d_name) - 2] = 0;
-        if (harness_selected(list[i]->d_name))
-            run_case(dir, list[i]->d_name);
-        free(list[i]);
+    /* Every case twice: as built, then with heap profiling sampling every
+     * allocation, which must not change what is caught or how. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            setenv("BALLOC_CONF", "prof:true,prof_sample_bytes:1", 1);
+        for (int i = 0; i < n; i++) {
+            char label[300];
+            snprintf(label, sizeof(label), "%s%s", list[i]->d_name, pass ? " (profiling on)" : "");
+            if (harness_selected(list[i]->d_name))
+                run_case(dir, list[i]->d_name, label);
+        }
     }
+    for (int i = 0; i < n; i++)
+        free(list[i]);
     if (n > 0)
         free(list);
     return harness_done();

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "balloc.h"
+#include "balloc_testing.h"
 #include "harness.h"
 
 static char dir[64];
@@ -295,6 +296,39 @@ TEST(every_allocation_sampled_counts_exactly) {
     CHECK_EQ(set_interval(512 * 1024), 0);
 }
 
+/* ---- failures ------------------------------------------------------------ */
+
+/* With every allocation sampled and one OS map in four failing (the
+ * sampler's tables grow by mapping too): allocations fail with ENOMEM or
+ * succeed, a sample is only ever of a live block, and none is left once
+ * everything is freed. */
+TEST(failed_os_calls_leave_no_stale_sample) {
+    static void *b[3000];
+    static const size_t sizes[] = {24, 700, 40000, 3 << 20};
+    size_t live_blocks = 0, failed = 0, s, sb;
+    CHECK_EQ(set_interval(1), 0);
+    CHECK_EQ(set_active(true), 0);
+    pages_inject_random(1u << PAGES_OP_MAP, 16384, 7);
+    for (int i = 0; i < 3000; i++) {
+        errno = 0;
+        b[i] = balloc_malloc(sizes[i % 4]);
+        live_blocks += b[i] != NULL;
+        failed += b[i] == NULL && errno == ENOMEM;
+    }
+    pages_inject_off();
+    live(&s, &sb);
+    CHECK(s <= live_blocks);
+    CHECK_EQ(live_blocks + failed, 3000);
+    CHECK(failed > 0);
+    for (int i = 0; i < 3000; i++)
+        balloc_free(b[i]);
+    live(&s, &sb);
+    CHECK_EQ(s, 0);
+    CHECK_EQ(sb, 0);
+    CHECK_EQ(set_active(false), 0);
+    CHECK_EQ(set_interval(512 * 1024), 0);
+}
+
 /* ---- switching ---------------------------------------------------------- */
 
 TEST(switching_at_run_time) {
@@ -480,6 +514,7 @@ int main(void) {
     RUN(sites_get_their_share_of_the_bytes);
     RUN(sampling_is_unbiased_by_size);
     RUN(every_allocation_sampled_counts_exactly);
+    RUN(failed_os_calls_leave_no_stale_sample);
     RUN(switching_at_run_time);
     RUN(a_path_that_cannot_be_written_changes_nothing);
     RUN(dumps_from_many_threads);

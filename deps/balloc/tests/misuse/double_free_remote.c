@@ -4,6 +4,7 @@
  * finds the region free; without it the block goes into a second batch,
  * and draining (reading the figures) meets it twice. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "misuse.h"
@@ -19,7 +20,10 @@ static void *owner(void *arg) {
     return NULL;
 }
 int main(void) {
-    setenv("BALLOC_CONF", "narenas:2", 0);
+    const char *conf = getenv("BALLOC_CONF");
+    char two[256];
+    snprintf(two, sizeof(two), "%s%snarenas:2", conf ? conf : "", conf && *conf ? "," : "");
+    setenv("BALLOC_CONF", two, 1);
     void *warm = balloc_malloc(16);  /* binds this thread to arena 0 */
     pthread_t t;
     pthread_barrier_init(&ready, NULL, 2);
