@@ -16,7 +16,9 @@
 #               balloc built without the free key, balloc-secure its hardened
 #               build, balloc-prof balloc with heap profiling on at the
 #               default rate (prof:true); also balloc-noprof, built without
-#               profiling (BALLOC_PROF=0); each balloc is built here first,
+#               profiling (BALLOC_PROF=0), and jemalloc-prof, jemalloc with
+#               its own profiling on (MALLOC_CONF=prof:true; Debian's
+#               jemalloc has it); each balloc is built here first,
 #               in its configuration's directory: build/, build/secure,
 #               build/nokey, build/noprof)
 #   COMPARE     pairs A/B whose time and peak-RSS ratios get a table of their
@@ -88,7 +90,7 @@ allocator_lib() {
     local path
     case $1 in
     glibc) return 0 ;;
-    jemalloc) path=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+    jemalloc | jemalloc-prof) path=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
         [ -e "$path" ] || path=$(find_soname libjemalloc.so.2) ;;
     tcmalloc) path=$(find_soname libtcmalloc_minimal.so.4) ;;
     mimalloc) path=$(find_soname libmimalloc.so.2) ;;
@@ -134,10 +136,12 @@ for wl in $WORKLOADS; do
     for i in "${!names[@]}"; do
         name=${names[$i]}
         lib=${libs[$i]}
-        policy= conf=
+        policy= conf= jeconf=
         [ "$name" = balloc-lowest ] && policy=lowest
         [ "$name" = balloc-prof ] && conf=prof:true
-        if line=$(BALLOC_SLAB_POLICY=$policy BALLOC_CONF=$conf LD_PRELOAD=$lib "$BIN" "$wl" "$SCALE" "$REPS" 2>"$ERRS.one"); then
+        [ "$name" = jemalloc-prof ] && jeconf=prof:true
+        if line=$(BALLOC_SLAB_POLICY=$policy BALLOC_CONF=$conf MALLOC_CONF=$jeconf LD_PRELOAD=$lib \
+            "$BIN" "$wl" "$SCALE" "$REPS" 2>"$ERRS.one"); then
             declare -A f=()
             for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' "$wl" "$name" "${f[wall_s]}" \
