@@ -301,8 +301,8 @@ uint64_t prof_sample_bytes(void) { return __atomic_load_n(&prof_mean, __ATOMIC_R
 int prof_set_active(bool on) {
     int rc = 0;
     lockrank_lock(&prof_lock, LOCKRANK_PROF);
-    if (on && prof_nslots == 0 && (prof_grow_slots() || prof_grow_stacks()))
-        rc = ENOMEM;
+    if (on && ((prof_nslots == 0 && prof_grow_slots()) || (prof_cap_stacks == 0 && prof_grow_stacks())))
+        rc = ENOMEM;  /* an earlier failure may have left one table made */
     else if (__atomic_load_n(&prof_active, __ATOMIC_RELAXED) != on) {
         __atomic_store_n(&prof_active, on, __ATOMIC_RELAXED);
         __atomic_add_fetch(&prof_epoch, 1, __ATOMIC_RELAXED);

@@ -298,6 +298,28 @@ TEST(every_allocation_sampled_counts_exactly) {
 
 /* ---- failures ------------------------------------------------------------ */
 
+/* Switching on makes the tables (three maps); with the second failing it
+ * answers ENOMEM and stays off, and a later switch makes what is missing. */
+TEST(a_failed_start_can_be_retried) {
+    size_t s, sb;
+    balloc_free(balloc_malloc(1));  /* booted: the next maps are the tables' */
+    pages_inject_nth(1u << PAGES_OP_MAP, 2, false);
+    CHECK_EQ(set_active(true), ENOMEM);
+    pages_inject_off();
+    bool on = true;
+    size_t l = sizeof(on);
+    CHECK_EQ(balloc_ctl("prof.active", &on, &l, NULL, 0), 0);
+    CHECK_EQ(on, false);
+    CHECK_EQ(set_interval(1), 0);
+    CHECK_EQ(set_active(true), 0);
+    void *p = balloc_malloc(32);
+    live(&s, &sb);
+    CHECK_EQ(s, 1);
+    balloc_free(p);
+    CHECK_EQ(set_active(false), 0);
+    CHECK_EQ(set_interval(512 * 1024), 0);
+}
+
 /* With every allocation sampled and one OS map in four failing (the
  * sampler's tables grow by mapping too): allocations fail with ENOMEM or
  * succeed, a sample is only ever of a live block, and none is left once
@@ -511,6 +533,7 @@ int main(void) {
     snprintf(dir, sizeof(dir), "/tmp/balloc-prof.XXXXXX");
     if (mkdtemp(dir) == NULL)
         return 1;
+    RUN(a_failed_start_can_be_retried);  /* first: no table made yet */
     RUN(sites_get_their_share_of_the_bytes);
     RUN(sampling_is_unbiased_by_size);
     RUN(every_allocation_sampled_counts_exactly);
