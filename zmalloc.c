@@ -307,7 +307,7 @@ static inline size_t zm_usable_of(size_t request, void *p) {
     return zb_usable_size(p);
 }
 
-ZM_API static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
+static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
     void *p = zero ? zb_calloc(size) : zb_malloc(size);
     if (ZM_LIKELY(p != NULL)) *usable = zm_usable_of(size, p);
     return p;
@@ -315,7 +315,7 @@ ZM_API static inline void *zm_backend_alloc(size_t size, int zero, size_t *usabl
 #elif defined(ZM_FUSED)
 /* The backend counts (zb_*_counted): nothing to do here. */
 #elif defined(HAVE_MALLOC_SIZE)
-ZM_API static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
+static inline void *zm_backend_alloc(size_t size, int zero, size_t *usable) {
     return zero ? zb_calloc_usable(size, usable) : zb_malloc_usable(size, usable);
 }
 #endif
@@ -323,7 +323,7 @@ ZM_API static inline void *zm_backend_alloc(size_t size, int zero, size_t *usabl
 /* ---- Allocation ----------------------------------------------------------- */
 
 /* The one allocation path: returns NULL on failure having counted nothing. */
-ZM_API static inline void *zm_alloc(size_t size, int zero, size_t *usable) {
+static inline void *zm_alloc(size_t size, int zero, size_t *usable) {
     if (ZM_UNLIKELY(size >= ZM_SIZE_LIMIT)) return NULL;
 #if defined(ZM_FUSED)
     return zero ? zb_calloc_counted(size, usable) : zb_malloc_counted(size, usable);

@@ -115,8 +115,10 @@ static inline void zb_set_background_thread(int enable) {
 }
 
 /* zmalloc's functions that call into balloc go in balloc's section, so a
- * heap profile's stacks start at their callers (balloc.h). */
-#define ZB_API_TEXT __attribute__((section(BALLOC_API_SECTION)))
+ * heap profile's stacks start at their callers (balloc.h); never inlined,
+ * so a server built with link-time optimisation does not pull their code
+ * into its own functions, out of the section. */
+#define ZB_API_TEXT __attribute__((section(BALLOC_API_SECTION), noinline))
 
 /* Heap profiling: balloc's sampler (prof:true in BALLOC_CONF, or
  * prof.active). */
