@@ -268,16 +268,28 @@ static void arena_run_release_locked(struct arena *a, struct run *r) {
     }
 }
 
+/* The most remote batches one refill takes: 512 blocks at the smallest. */
+#define ARENA_FILL_BATCHES 8
+
 unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n) {
     struct bin *b = &a->bins[cls];
     unsigned got = 0;
     arena_lock(a);
-    struct arena_remote *r = arena_remote_pop_locked(a, cls, n);
-    if (r) {
+    struct arena_remote *taken[ARENA_FILL_BATCHES], *r;
+    unsigned nt = 0;
+    while (nt < ARENA_FILL_BATCHES && (r = arena_remote_pop_locked(a, cls, n - got)) != NULL) {
+        taken[nt++] = r;
+        got += (unsigned)r->n;
+    }
+    if (nt) {
         arena_unlock(a);
-        got = (unsigned)r->n;
-        memcpy(out, r->items, got * sizeof(void *));
-        base_free(r, arena_remote_bytes(got));
+        got = 0;
+        for (unsigned i = 0; i < nt; i++) {
+            unsigned k = (unsigned)taken[i]->n;
+            memcpy(out + got, taken[i]->items, k * sizeof(void *));
+            got += k;
+            base_free(taken[i], arena_remote_bytes(k));
+        }
         return got;
     }
     while (got < n) {

@@ -119,10 +119,11 @@ static inline struct arena *arena_of_ptr(const void *p) {
     return chunk_of((uintptr_t)p)->arena;
 }
 
-/* Fill out[0, n) with regions of small class cls: a whole remote batch of
- * the class if one waits and fits (in the order it was freed), else
- * regions from slabs, out[got-1] the lowest address handed out. Returns the
- * number filled (0 on OOM). */
+/* Fill out[0, n) with regions of small class cls: whole remote batches of
+ * the class, newest first, as many as wait and fit together (each in the
+ * order it was freed; a bin grown past its starting cap asks for more than
+ * one batch holds), else regions from slabs, out[got-1] the lowest address
+ * handed out. Returns the number filled (0 on OOM). */
 unsigned arena_fill_small(struct arena *a, unsigned cls, void **out, unsigned n);
 /* A large run of class cls aligned to align (a power of two); *zeroed tells
  * whether its pages are known zero. */
