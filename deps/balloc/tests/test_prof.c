@@ -38,6 +38,16 @@ static void live(size_t *samples, size_t *bytes) {
     *bytes = st.prof_sampled_bytes;
 }
 
+/* A test's end: no sample left, profiling off, the default interval. */
+static void done_clean(void) {
+    size_t s, sb;
+    live(&s, &sb);
+    CHECK_EQ(s, 0);
+    CHECK_EQ(sb, 0);
+    CHECK_EQ(set_active(false), 0);
+    CHECK_EQ(set_interval(512 * 1024), 0);
+}
+
 /* ---- reading a dump back --------------------------------------------------- */
 
 #define MAX_STACKS 4096
@@ -289,11 +299,7 @@ TEST(every_allocation_sampled_counts_exactly) {
     for (size_t i = 1; i < n; i += 2)
         rest[nrest++] = b[i];
     balloc_free_batch(rest, nrest);
-    live(&s, &sb);
-    CHECK_EQ(s, 0);
-    CHECK_EQ(sb, 0);
-    CHECK_EQ(set_active(false), 0);
-    CHECK_EQ(set_interval(512 * 1024), 0);
+    done_clean();
 }
 
 /* ---- failures ------------------------------------------------------------ */
@@ -344,11 +350,7 @@ TEST(failed_os_calls_leave_no_stale_sample) {
     CHECK(failed > 0);
     for (int i = 0; i < 3000; i++)
         balloc_free(b[i]);
-    live(&s, &sb);
-    CHECK_EQ(s, 0);
-    CHECK_EQ(sb, 0);
-    CHECK_EQ(set_active(false), 0);
-    CHECK_EQ(set_interval(512 * 1024), 0);
+    done_clean();
 }
 
 /* ---- switching ---------------------------------------------------------- */
