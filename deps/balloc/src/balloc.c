@@ -347,9 +347,7 @@ static unsigned balloc_mark_freed(void *p) {
 /* counted: as for balloc_malloc_slow. */
 /* p, a live block being freed, may hold a heap-profile sample: drop it. */
 static inline void balloc_prof_free(void *p) {
-    uintptr_t a = (uintptr_t)p;
-    if (chunk_kind_of(a) == CHUNK_KIND_ARENA ? chunk_of(a)->pmap[chunk_page_of(a)].sampled != 0
-                                              : __atomic_load_n(&prof_live, __ATOMIC_RELAXED) != 0)
+    if (prof_may_hold(p))
         prof_free(p);
 }
 

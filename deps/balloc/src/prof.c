@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chunk.h"
 #include "lockrank.h"
 #include "pages.h"
 #include "util.h"
@@ -56,7 +55,7 @@ struct prof_slot {
 #define PROF_NONE UINT32_MAX
 
 static struct prof_slot *prof_slots;    /* a power of two, at most half full */
-static size_t prof_nslots, prof_nsamples;
+static size_t prof_nslots;
 static struct prof_stack *prof_stacks;  /* in order of first sight */
 static size_t prof_nstacks, prof_cap_stacks;
 static uint32_t *prof_buckets;          /* stack chains by hash; prof_cap_stacks of them */
@@ -171,18 +170,11 @@ static void prof_slot_remove(size_t j) {
     }
 }
 
-/* ---- the page's count of samples (chunk.h: struct pmap_ent's sampled) ------ */
-
-static uint8_t *prof_page_count(void *p) {
-    uintptr_t a = (uintptr_t)p;
-    if (chunk_kind_of(a) != CHUNK_KIND_ARENA)
-        return NULL;
-    return &chunk_of(a)->pmap[chunk_page_of(a)].sampled;
-}
+/* ---- the page's count of samples (prof.h: prof_page_count) ------------------ */
 
 /* Saturates at 255: a page that ever counted that many keeps sending its
  * frees to the slow path until the page is reused (chunk.c clears it). */
-static void prof_page_add(void *p, int d) {
+static void prof_page_add(const void *p, int d) {
     uint8_t *c = prof_page_count(p);
     if (c == NULL)
         return;
@@ -245,7 +237,7 @@ PROF_TEXT void prof_sample(void *p, size_t usable) {
     for (int i = first; i < n && depth < PROF_MAX_FRAMES; i++)
         pcs[depth++] = (uintptr_t)raw[i];
     lockrank_lock(&prof_lock, LOCKRANK_PROF);
-    if ((prof_nsamples + 1) * 2 > prof_nslots && prof_grow_slots()) {
+    if ((prof_live + 1) * 2 > prof_nslots && prof_grow_slots()) {
         lockrank_unlock(&prof_lock, LOCKRANK_PROF);
         prof_busy = 0;
         return;  /* no memory for the tables: this sample is not taken */
@@ -254,12 +246,11 @@ PROF_TEXT void prof_sample(void *p, size_t usable) {
     size_t j = prof_slot_of((uintptr_t)p);
     if (si != PROF_NONE && prof_slots[j].p == 0) {
         prof_slots[j] = (struct prof_slot){(uintptr_t)p, usable, si};
-        prof_nsamples++;
         struct prof_stack *s = &prof_stacks[si];
         s->live_objs++, s->all_objs++;
         s->live_bytes += usable, s->all_bytes += usable;
         prof_live_bytes += usable;
-        __atomic_store_n(&prof_live, prof_nsamples, __ATOMIC_RELAXED);
+        __atomic_store_n(&prof_live, prof_live + 1, __ATOMIC_RELAXED);
         prof_page_add(p, 1);
     }
     lockrank_unlock(&prof_lock, LOCKRANK_PROF);
@@ -276,8 +267,7 @@ void prof_free(void *p) {
             s->live_bytes -= prof_slots[j].usable;
             prof_live_bytes -= prof_slots[j].usable;
             prof_slot_remove(j);
-            prof_nsamples--;
-            __atomic_store_n(&prof_live, prof_nsamples, __ATOMIC_RELAXED);
+            __atomic_store_n(&prof_live, prof_live - 1, __ATOMIC_RELAXED);
             prof_page_add(p, -1);
         }
     }
@@ -286,7 +276,7 @@ void prof_free(void *p) {
 
 void prof_stats(uint64_t *samples, uint64_t *bytes) {
     lockrank_lock(&prof_lock, LOCKRANK_PROF);
-    *samples = prof_nsamples;
+    *samples = prof_live;
     *bytes = prof_live_bytes;
     lockrank_unlock(&prof_lock, LOCKRANK_PROF);
 }
@@ -359,17 +349,10 @@ static void prof_put(struct prof_out *o, const char *s, size_t len) {
 
 static void prof_puts(struct prof_out *o, const char *s) { prof_put(o, s, strlen(s)); }
 
+/* v in base 10 or 16 (util.h's digits). */
 static void prof_num(struct prof_out *o, uint64_t v, unsigned base) {
-    char d[24];
-    int k = 0;
-    do {
-        d[k++] = "0123456789abcdef"[v % base];
-        v /= base;
-    } while (v);
     char s[24];
-    for (int i = 0; i < k; i++)
-        s[i] = d[k - 1 - i];
-    prof_put(o, s, (size_t)k);
+    prof_put(o, s, util_msg_num(s, 0, (uintptr_t)v, base));
 }
 
 /* "  t*: <live objects>: <live bytes> [<objects>: <bytes>]" */
@@ -453,16 +436,9 @@ static size_t prof_cat(char *dst, size_t n, size_t cap, const char *s) {
 }
 
 static size_t prof_cat_num(char *dst, size_t n, size_t cap, uint64_t v) {
-    char d[24];
-    int k = 0;
-    do {
-        d[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (k && n < cap - 1)
-        dst[n++] = d[--k];
-    dst[n] = '\0';
-    return n;
+    char s[24];
+    s[util_msg_num(s, 0, (uintptr_t)v, 10)] = '\0';
+    return prof_cat(dst, n, cap, s);
 }
 
 /* <prefix>.<pid>.<seq>.<kind>.heap */

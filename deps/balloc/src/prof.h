@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include "build.h"
+#include "chunk.h"
 
 #define PROF_MAX_FRAMES 64
 #define PROF_SECTION "balloc_text" /* include/balloc.h's BALLOC_API_SECTION */
@@ -60,8 +61,25 @@
  * with every switch, so threads notice it on their next slow path. */
 extern int prof_active;
 extern unsigned prof_epoch;
-/* Live samples (huge frees look themselves up while it is not 0). */
+/* Live samples: written under the profile lock, read without it (huge
+ * frees look themselves up while it is not 0). */
 extern uint64_t prof_live;
+
+/* The count of live samples that start on p's page (its page-map entry's
+ * spare byte, chunk.h), or NULL for a block outside an arena chunk. */
+static inline uint8_t *prof_page_count(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    if (chunk_kind_of(a) != CHUNK_KIND_ARENA)
+        return NULL;
+    return &chunk_of(a)->pmap[chunk_page_of(a)].sampled;
+}
+
+/* Whether freeing p may drop a sample (then prof_free looks it up): its
+ * page counts samples, or it is a huge block while any sample is live. */
+static inline bool prof_may_hold(const void *p) {
+    const uint8_t *c = prof_page_count(p);
+    return c ? __atomic_load_n(c, __ATOMIC_RELAXED) != 0 : __atomic_load_n(&prof_live, __ATOMIC_RELAXED) != 0;
+}
 
 /* At start-up, from the options: on, the mean interval, the dump prefix,
  * whether to dump at exit. */
