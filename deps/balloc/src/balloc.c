@@ -773,17 +773,12 @@ static void balloc_batch_give(struct arena *a, void **v, size_t n, bool own) {
     size_t start = 0;
     for (unsigned c = 0; c < SC_NTCACHE; c++) {
         uint32_t k = (uint32_t)(count[c] - start);
-        /* A refill takes a waiting batch whole only if it fits what it
-         * asks for: larger ones would pile up until drained under the
-         * lock. */
-        uint32_t most = tcache_tls.bins[c].cap ? tcache_remote_batch_max(c) : 0;
-        for (void **items = sorted + start; k;) {
-            uint32_t m = most && k > most ? most : k;
-            if (c >= SC_NSMALL || most == 0 || arena_free_remote(a, c, items, m))
-                arena_free_batch(a, items, m);
-            items += m;
-            k -= m;
-        }
+        /* As a cache flush gives them (tcache_free_remote); a class this
+         * thread does not cache goes under the lock. */
+        if (k && c < SC_NSMALL && tcache_tls.bins[c].cap)
+            tcache_free_remote(a, c, sorted + start, k);
+        else if (k)
+            arena_free_batch(a, sorted + start, k);
         start = count[c];
     }
 }

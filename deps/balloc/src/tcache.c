@@ -139,6 +139,15 @@ uint32_t tcache_remote_batch_max(unsigned cls) {
     return half ? half : 1;
 }
 
+void tcache_free_remote(struct arena *a, unsigned cls, void *const *items, uint32_t n) {
+    uint32_t most = tcache_remote_batch_max(cls);
+    for (uint32_t i = 0; i < n; i += most) {
+        uint32_t m = n - i < most ? n - i : most;
+        if (arena_free_remote(a, cls, items + i, m))
+            arena_free_batch(a, items + i, m);
+    }
+}
+
 struct arena *tcache_arena(struct tcache *tc) {
     if (tc->arena == NULL) {
         /* Starting the cache binds the arena and registers the exit hook
@@ -223,18 +232,10 @@ static void tcache_bin_flush(struct tcache *tc, unsigned cls, uint32_t keep, boo
             else
                 items[j++] = items[i];
         }
-        if (!remote || a == tc->arena || cls >= SC_NSMALL) {
+        if (!remote || a == tc->arena || cls >= SC_NSMALL)
             arena_free_batch(a, mine, k);
-        } else {
-            /* In batches a refill at the starting cap takes whole (a grown
-             * bin flushes more than that at once). */
-            uint32_t most = tcache_remote_batch_max(cls);
-            for (uint32_t i = 0; i < k; i += most) {
-                uint32_t m = k - i < most ? k - i : most;
-                if (arena_free_remote(a, cls, mine + i, m))
-                    arena_free_batch(a, mine + i, m);
-            }
-        }
+        else
+            tcache_free_remote(a, cls, mine, k);
         left = j;
     }
 }

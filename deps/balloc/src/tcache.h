@@ -164,6 +164,11 @@ size_t tcount_slots(void);   /* slots ever made */
  * of a bin at its starting cap asks for, so the owner's next refill takes
  * the batch whole (arena_fill_small); 1 for a class not cached. */
 uint32_t tcache_remote_batch_max(unsigned cls);
+/* Blocks items[0, n) of small class cls, all of arena a (not the caller's):
+ * onto a's remote stack in batches of tcache_remote_batch_max (a grown bin
+ * flushes more than that at once); a batch that cannot be had goes back
+ * under a's lock. */
+void tcache_free_remote(struct arena *a, unsigned cls, void *const *items, uint32_t n);
 /* Caps per class; classes above max_size (all, with 0) are not cached. */
 void tcache_boot(size_t max_size);
 /* Make this thread's cache active (or leave it uncached on failure). */
